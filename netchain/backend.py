@@ -1,0 +1,138 @@
+"""The array namespace, default dtypes and random generators.
+
+Every array call in netchain goes through ``xp`` from this module rather than importing NumPy
+directly, so that CuPy (which mirrors NumPy's API) can stand in for it. The backend is chosen
+once, when netchain is first imported, from the environment variable ``NETCHAIN_BACKEND``
+("numpy", the default, or "cupy").
+
+Attributes
+----------
+xp : module
+    The array module: :mod:`numpy` or :mod:`cupy`.
+name : str
+    "numpy" or "cupy".
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as _np
+
+name = os.environ.get("NETCHAIN_BACKEND", "numpy").strip().lower() or "numpy"
+if name == "numpy":
+    xp = _np
+elif name == "cupy":  # pragma: no cover - needs a GPU
+    import cupy as xp  # type: ignore[no-redef]
+else:  # pragma: no cover - configuration error
+    raise ValueError(f"NETCHAIN_BACKEND must be 'numpy' or 'cupy', got {name!r}")
+
+#: Default floating dtype for nets and tensors made from non-floating data.
+float32 = xp.float32
+float64 = xp.float64
+_default_float = xp.dtype(xp.float32)
+
+_PRECISIONS = {"Real32": xp.dtype(xp.float32), "Real64": xp.dtype(xp.float64)}
+
+
+def default_float() -> Any:
+    """Return the default floating dtype (float32 unless changed by :func:`set_default_float`)."""
+    return _default_float
+
+
+def set_default_float(dtype: Any) -> None:
+    """Set the default floating dtype: ``"float32"`` / ``"float64"`` or ``"Real32"`` / ``"Real64"``.
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not a 32- or 64-bit float.
+    """
+    global _default_float
+    _default_float = precision_dtype(dtype)
+
+
+def precision_dtype(precision: Any) -> Any:
+    """Map a working precision to a dtype.
+
+    Parameters
+    ----------
+    precision : {"Real32", "Real64"} or a float32 / float64 dtype
+
+    Raises
+    ------
+    ValueError
+        For anything other than a 32- or 64-bit float.
+    """
+    if isinstance(precision, str) and precision in _PRECISIONS:
+        return _PRECISIONS[precision]
+    try:
+        dt = xp.dtype(precision)
+    except TypeError:
+        dt = None
+    if dt not in (xp.dtype(xp.float32), xp.dtype(xp.float64)):
+        raise ValueError(
+            f"working_precision must be 'Real32', 'Real64', float32 or float64, got {precision!r}"
+        )
+    return dt
+
+
+def as_float_array(x: Any, dtype: Any = None, *, name: str = "x") -> Any:
+    """Convert ``x`` to a floating array without wrapping integers.
+
+    Floating arrays keep their dtype unless ``dtype`` is given; integer, unsigned and boolean
+    data are cast to ``dtype`` or to :func:`default_float`.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` holds objects that are not numbers (strings, ragged nested lists).
+    """
+    try:
+        a = xp.asarray(x)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if dtype is not None:
+        dtype = xp.dtype(dtype)
+        return a if a.dtype == dtype else a.astype(dtype)
+    if a.dtype.kind != "f":
+        return a.astype(_default_float)
+    return a
+
+
+def to_numpy(a: Any) -> _np.ndarray:
+    """Return ``a`` as a NumPy array (a no-op on the NumPy backend)."""
+    if name == "cupy" and not isinstance(a, _np.ndarray):  # pragma: no cover
+        return a.get()
+    return _np.asarray(a)
+
+
+def rng(random_seed: Any = None) -> _np.random.Generator:
+    """Return a NumPy random generator.
+
+    Parameters
+    ----------
+    random_seed : int, numpy.random.Generator or None
+        An int seeds a new PCG64 generator; a Generator is returned as it is; None draws fresh
+        entropy from the operating system.
+
+    Raises
+    ------
+    TypeError
+        For any other type.
+    """
+    if isinstance(random_seed, _np.random.Generator):
+        return random_seed
+    if random_seed is None or isinstance(random_seed, int | _np.integer):
+        if isinstance(random_seed, bool):
+            raise TypeError(
+                "random_seed must be an int, a numpy.random.Generator or None, got bool"
+            )
+        return _np.random.default_rng(random_seed)
+    raise TypeError(
+        "random_seed must be an int, a numpy.random.Generator or None, "
+        f"got {type(random_seed).__name__}"
+    )
