@@ -9,6 +9,9 @@ Attributes
 ----------
 xp : module
     The array module: :mod:`numpy` or :mod:`cupy`.
+special : module
+    Special functions (erf, expit) for that array module: :mod:`scipy.special` or
+    :mod:`cupyx.scipy.special`.
 name : str
     "numpy" or "cupy".
 """
@@ -22,9 +25,12 @@ import numpy as _np
 
 name = os.environ.get("NETCHAIN_BACKEND", "numpy").strip().lower() or "numpy"
 if name == "numpy":
+    import scipy.special as special
+
     xp = _np
 elif name == "cupy":  # pragma: no cover - needs a GPU
     import cupy as xp  # type: ignore[no-redef]
+    import cupyx.scipy.special as special  # type: ignore[no-redef]
 else:  # pragma: no cover - configuration error
     raise ValueError(f"NETCHAIN_BACKEND must be 'numpy' or 'cupy', got {name!r}")
 
