@@ -25,12 +25,12 @@ import numpy as _np
 
 name = os.environ.get("NETCHAIN_BACKEND", "numpy").strip().lower() or "numpy"
 if name == "numpy":
-    import scipy.special as special
+    import scipy.special as special  # noqa: F401 - re-exported
 
     xp = _np
 elif name == "cupy":  # pragma: no cover - needs a GPU
     import cupy as xp  # type: ignore[no-redef]
-    import cupyx.scipy.special as special  # type: ignore[no-redef]
+    import cupyx.scipy.special as special  # type: ignore[no-redef]  # noqa: F401
 else:  # pragma: no cover - configuration error
     raise ValueError(f"NETCHAIN_BACKEND must be 'numpy' or 'cupy', got {name!r}")
 

@@ -47,7 +47,14 @@ from netchain.autodiff.ops import (
     transpose,
     where,
 )
-from netchain.autodiff.tensor import Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad
+from netchain.autodiff.tensor import (
+    Tensor,
+    as_tensor,
+    constant,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+)
 
 __all__ = [
     "Tensor",
@@ -59,6 +66,7 @@ __all__ = [
     "check_grad",
     "clip",
     "concatenate",
+    "constant",
     "cross_entropy",
     "div",
     "elu",

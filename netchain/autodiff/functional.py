@@ -31,7 +31,9 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, numbers.Integral) else tuple(argnums)
     for i in nums:
         if not -nargs <= i < nargs:
-            raise ValueError(f"argnums {argnums!r} is out of range for a call with {nargs} arguments")
+            raise ValueError(
+                f"argnums {argnums!r} is out of range for a call with {nargs} arguments"
+            )
     return tuple(i % nargs for i in nums)
 
 

@@ -197,7 +197,9 @@ def _target_indices(target: Any, logits_shape: tuple[int, ...]) -> Any:
         )
     n = logits_shape[-1]
     if t.size and (t.min() < 0 or t.max() >= n):
-        raise ValueError(f"target: class indices must lie in [0, {n - 1}], got {t.min()}..{t.max()}")
+        raise ValueError(
+            f"target: class indices must lie in [0, {n - 1}], got {t.min()}..{t.max()}"
+        )
     return t
 
 
@@ -248,7 +250,22 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Tensor:
 
         return make_result(loss, (z, t), backward, "softmax_cross_entropy")
 
-    idx = _target_indices(target, Z.shape)
+    return softmax_cross_entropy_index(z, _target_indices(target, Z.shape), shifted, ex, s, log_s)
+
+
+def softmax_cross_entropy_index(
+    z: Tensor, idx: Any, shifted: Any = None, ex: Any = None, s: Any = None, log_s: Any = None
+) -> Tensor:
+    """Softmax cross-entropy from logits against class indices already validated
+    (the training loop's fast path; see :func:`softmax_cross_entropy`)."""
+    Z = z._data
+    C = Z.shape[-1]
+    count = max(Z.size // C, 1)
+    if shifted is None:
+        shifted = Z - xp.max(Z, axis=-1, keepdims=True)
+        ex = xp.exp(shifted)
+        s = ex.sum(axis=-1, keepdims=True)
+        log_s = xp.log(s)
     flat_shift = shifted.reshape(-1, C)
     rows = xp.arange(flat_shift.shape[0])
     picked = flat_shift[rows, idx.reshape(-1)]
@@ -388,4 +405,3 @@ def mean_absolute_error(output: Any, target: Any) -> Tensor:
         return gy, gt
 
     return make_result(loss, (y, t), backward, "mean_absolute_error")
-

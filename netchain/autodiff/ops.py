@@ -292,7 +292,9 @@ def _extremum(x: Any, axis: Any, keepdims: bool, fn: Any, op: str) -> Tensor:
         raise ValueError(f"{op} of an empty tensor")
     axes = _norm_axis(axis, x.ndim)
     yk = fn(x._data, axis=axes, keepdims=True)
-    y = xp.asarray(yk if keepdims else yk.reshape([n for i, n in enumerate(yk.shape) if i not in axes]))
+    y = xp.asarray(
+        yk if keepdims else yk.reshape([n for i, n in enumerate(yk.shape) if i not in axes])
+    )
 
     def backward(g: Any) -> tuple[Any]:
         mask = x._data == yk

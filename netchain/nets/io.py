@@ -1,0 +1,220 @@
+"""Saving and loading nets: one safetensors file whose metadata holds the net's JSON description.
+
+A saved net is a valid safetensors file (Hugging Face's format: a JSON header, then raw
+little-endian arrays). Its header metadata carries, under the key ``"netchain"``, the JSON
+description of the net (layer types and constructor arguments, shapes, decoder), and under
+``"netchain.metadata"`` any user metadata. Loading parses JSON and instantiates only
+registered layer classes: it never runs code from the file (no pickle).
+
+Files are written atomically: to a temporary file in the same folder, flushed to disk, then
+renamed over the destination, so a failure leaves any earlier file intact and never a
+half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netchain import backend
+from netchain.layers import LAYER_TYPES, Layer
+from netchain.nets.chain import NetChain, leaf_layers
+from netchain.nets.decoders import NetDecoder
+
+__all__ = ["NetLoad", "NetSave", "layer_from_json", "layer_to_json"]
+
+FORMAT = "netchain-net"
+VERSION = 1
+
+#: Container types and how to rebuild them from JSON; other modules may add theirs.
+CONTAINERS: dict[str, Any] = {}
+
+
+def layer_to_json(layer: Layer) -> dict[str, Any]:
+    """The JSON description of a layer or net (without its arrays)."""
+    if isinstance(layer, NetChain):
+        return {
+            "type": "NetChain",
+            "names": layer.names if layer.named else None,
+            "input": None if layer.input_shape is None else list(layer.input_shape),
+            "decoder": None if layer.decoder is None else layer.decoder.config(),
+            "layers": [layer_to_json(c) for c in layer.layers],
+        }
+    to_json = getattr(layer, "to_json", None)
+    if to_json is not None:
+        return to_json(layer_to_json)
+    desc: dict[str, Any] = {"type": layer.name, "config": layer.config()}
+    if layer.input_shapes and layer.input_shapes[0] is not None:
+        desc["input_shapes"] = [None if s is None else list(s) for s in layer.input_shapes]
+    return desc
+
+
+def layer_from_json(desc: Any) -> Layer:
+    """Rebuild a layer or net from :func:`layer_to_json` (registered types only).
+
+    Raises
+    ------
+    ValueError
+        For an unknown type or a malformed description.
+    """
+    if not isinstance(desc, dict) or "type" not in desc:
+        raise ValueError(f"malformed layer description: {str(desc)[:80]!r}")
+    kind = desc["type"]
+    if kind == "NetChain":
+        children = [layer_from_json(c) for c in desc["layers"]]
+        names = desc.get("names")
+        layers: Any = dict(zip(names, children)) if names else children
+        decoder = None if desc.get("decoder") is None else NetDecoder.from_config(desc["decoder"])
+        return NetChain(layers, input=desc.get("input"), output=decoder)
+    if kind in CONTAINERS:
+        return CONTAINERS[kind](desc, layer_from_json)
+    cls = LAYER_TYPES.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown layer type {kind!r} in the saved net")
+    cfg = desc.get("config", {})
+    if not isinstance(cfg, dict):
+        raise ValueError(f"malformed configuration for {kind}")
+    return cls.from_config(cfg)
+
+
+def _array_key(path: tuple[Any, ...], name: str) -> str:
+    return "/".join(map(str, (*path, name)))
+
+
+def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+    """Save a net (its description and arrays) to one safetensors file, atomically.
+
+    Parameters
+    ----------
+    net : NetChain
+        An initialised net.
+    path : str or path-like
+        The destination (conventionally ending in ``.safetensors``); its folder must exist.
+    metadata : dict, optional
+        JSON-compatible facts to keep with the net (read back with
+        ``NetLoad(path, "Metadata")``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        For an uninitialised net, a layer that cannot be saved (a Python-function
+        ElementwiseLayer), or metadata that is not JSON-compatible. Nothing is written then.
+    TypeError
+        If ``net`` is not a net.
+    """
+    if not isinstance(net, Layer):
+        raise TypeError(f"NetSave needs a net, got {type(net).__name__}")
+    missing = net.uninitialized() if isinstance(net, NetChain) else []
+    if missing:
+        raise ValueError(
+            f"NetSave: the net has uninitialized arrays: {missing[:3]}; train or initialize it first"
+        )
+    description = {"format": FORMAT, "version": VERSION, "net": layer_to_json(net)}
+    try:
+        header = {"netchain": json.dumps(description)}
+        if metadata is not None:
+            header["netchain.metadata"] = json.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"NetSave: metadata must be JSON-compatible: {exc}") from None
+    tensors = {}
+    for lpath, layer in leaf_layers(net):
+        for name, arr in layer.arrays.items():
+            if arr is not None:
+                tensors[_array_key(lpath, name)] = np.ascontiguousarray(backend.to_numpy(arr))
+    from safetensors.numpy import save
+
+    blob = save(tensors, metadata=header)
+    dest = Path(path)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"NetSave: folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return dest
+
+
+def NetLoad(path: str | os.PathLike, prop: str | None = None) -> Any:
+    """Load a net saved by :func:`NetSave`.
+
+    Parameters
+    ----------
+    path : str or path-like
+    prop : {None, "Metadata"}
+        None gives the net; "Metadata" the dict given to NetSave (or {}).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not a saved netchain net: not safetensors, truncated, without the
+        netchain description, of a newer format version, or with arrays that do not fit.
+    """
+    if prop not in (None, "Metadata"):
+        raise ValueError(f"NetLoad: prop must be None or 'Metadata', got {prop!r}")
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"NetLoad: no such file: {str(p)!r}")
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(p), framework="numpy") as fh:
+            header = fh.metadata() or {}
+            keys = list(fh.keys())
+            arrays = {k: fh.get_tensor(k) for k in keys}
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise ValueError(f"NetLoad: {str(p)!r} is not a saved netchain net ({exc})") from None
+    if "netchain" not in header:
+        raise ValueError(
+            f"NetLoad: {str(p)!r} is a safetensors file but not a saved netchain net "
+            "(no netchain description in its header)"
+        )
+    try:
+        description = json.loads(header["netchain"])
+        user = json.loads(header.get("netchain.metadata", "{}"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"NetLoad: damaged net description in {str(p)!r}: {exc}") from None
+    if description.get("format") != FORMAT:
+        raise ValueError(f"NetLoad: {str(p)!r} is not a saved netchain net")
+    if description.get("version", 0) > VERSION:
+        raise ValueError(
+            f"NetLoad: {str(p)!r} was saved by a newer netchain (format version "
+            f"{description['version']}; this one reads up to {VERSION})"
+        )
+    if prop == "Metadata":
+        return user
+    net = layer_from_json(description["net"])
+    used = set()
+    for lpath, layer in leaf_layers(net):
+        for name in layer.arrays:
+            if name in layer.disabled:
+                continue
+            key = _array_key(lpath, name)
+            if key not in arrays:
+                raise ValueError(f"NetLoad: {str(p)!r} lacks the array {key!r}")
+            layer.set_array(name, arrays[key])
+            used.add(key)
+    extra = set(arrays) - used
+    if extra:
+        raise ValueError(f"NetLoad: {str(p)!r} has arrays no layer uses: {sorted(extra)[:3]}")
+    net.bind(list(net.input_shapes), "NetLoad")
+    return net

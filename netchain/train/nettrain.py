@@ -1,0 +1,680 @@
+"""``NetTrain``: fitting a net's arrays to data by minibatch gradient descent."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netchain import backend
+from netchain.autodiff import Tensor, constant, no_grad
+from netchain.autodiff import nn as F
+from netchain.backend import xp
+from netchain.layers import (
+    Context,
+    CrossEntropyLossLayer,
+    ElementwiseLayer,
+    LossLayer,
+    SoftmaxLayer,
+    format_shape,
+)
+from netchain.nets import NetChain, NetDecoder, NetInitialize, leaf_layers
+from netchain.train.data import parse_data
+from netchain.train.optimizers import Optimizer, make_optimizer
+
+__all__ = ["NetTrain", "NetTrainResults", "Objective", "Trainer", "TrainingWarning"]
+
+
+class TrainingWarning(UserWarning):
+    """Training stopped early for a reason the user should know (a non-finite loss)."""
+
+
+# ---------------------------------------------------------------------------- the loss
+
+
+@dataclass
+class Objective:
+    """The loss NetTrain minimises.
+
+    Attributes
+    ----------
+    name : str
+        "CrossEntropy (Index)", "CrossEntropy (Probabilities)", "CrossEntropy (Binary)",
+        "MeanSquared" or "MeanAbsolute".
+    drop_final : bool
+        Whether the net's last layer (softmax / sigmoid) is folded into the loss, which is then
+        computed from logits.
+    fn : callable
+        ``fn(output_tensor, target_batch) -> loss tensor``.
+    """
+
+    name: str
+    drop_final: bool
+    fn: Callable[[Tensor, Any], Tensor]
+
+    def __call__(self, z: Tensor, y: Any) -> Tensor:
+        return self.fn(z, y)
+
+
+def _is_sigmoid(layer: Any) -> bool:
+    return isinstance(layer, ElementwiseLayer) and layer.function_name == "LogisticSigmoid"
+
+
+def _class_indices(Y: Any, n_classes: int, name: str) -> Any:
+    if Y.dtype.kind == "f":
+        if not np.all(Y == np.round(Y)):
+            raise ValueError(f"{name}: class targets must be whole numbers (class indices)")
+    elif Y.dtype.kind not in "iub":
+        raise ValueError(
+            f"{name}: class labels of dtype {Y.dtype} need an output decoder: "
+            "NetChain(..., output=NetDecoder('Class', labels))"
+        )
+    idx = Y.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n_classes):
+        raise ValueError(
+            f"{name}: class indices must lie in [0, {n_classes - 1}] for a softmax over "
+            f"{n_classes} classes, got {idx.min()}..{idx.max()}"
+        )
+    return idx
+
+
+def make_objective(
+    net: NetChain, loss: Any, Y: Any, name: str = "data"
+) -> tuple[Objective, Any, bool]:
+    """Choose the loss and prepare the targets.
+
+    Returns (objective, targets as an array, whether a length-1 output meets scalar targets).
+
+    Raises
+    ------
+    ValueError
+        For targets that do not fit the net's output or the loss.
+    TypeError
+        For a ``loss`` that is not a loss layer.
+    """
+    if loss is not None and not isinstance(loss, LossLayer):
+        raise TypeError(
+            "loss must be a loss layer such as MeanSquaredLossLayer() or "
+            f"CrossEntropyLossLayer('Index'), got {loss!r}"
+        )
+    out = net.output_shape
+    final = net.final_layer()
+    n = len(Y)
+    dtype = net.dtype
+    decoder = net.decoder
+    if decoder is not None and decoder.kind == "Class":
+        idx = decoder.encode(list(Y), f"{name} outputs")
+        form = "Index"
+        if loss is not None and not (
+            isinstance(loss, CrossEntropyLossLayer) and loss.target_form == "Index"
+        ):
+            raise ValueError(
+                f"a net with a class decoder trains with CrossEntropyLossLayer('Index'), not {loss!r}"
+            )
+        return _cross_entropy(form, isinstance(final, SoftmaxLayer)), xp.asarray(idx), False
+    if Y.dtype.kind not in "fiub":
+        raise ValueError(
+            f"{name}: outputs are labels of dtype {Y.dtype}; give the net an output decoder: "
+            "NetChain(..., output=NetDecoder('Class', labels))"
+        )
+    ce = isinstance(loss, CrossEntropyLossLayer)
+    if (loss is None and isinstance(final, SoftmaxLayer)) or (
+        ce and loss.target_form in ("Index", "Probabilities")
+    ):
+        C = out[-1]
+        if (
+            Y.shape[1:] == out[:-1]
+            and (loss is None or loss.target_form == "Index")
+            and (Y.dtype.kind != "f" or Y.ndim == len(out))
+        ):
+            idx = _class_indices(Y, C, f"{name} outputs")
+            return _cross_entropy("Index", isinstance(final, SoftmaxLayer)), xp.asarray(idx), False
+        if Y.shape[1:] == out:
+            T = backend.as_float_array(Y, dtype)
+            if T.min() < 0 or not np.allclose(backend.to_numpy(T.sum(axis=-1)), 1.0, atol=1e-4):
+                raise ValueError(f"{name}: probability targets must be non-negative and sum to 1")
+            return _cross_entropy("Probabilities", isinstance(final, SoftmaxLayer)), T, False
+        raise ValueError(
+            f"{name}: for a net whose port 'Output' has shape {format_shape(out)} the targets "
+            f"must be class indices of shape (N{''.join(', ' + str(s) for s in out[:-1])}) or "
+            f"probabilities of shape (N, {', '.join(map(str, out))}), got {Y.shape}"
+        )
+    T = backend.as_float_array(Y, dtype)
+    scalar = False
+    if T.shape[1:] != out:
+        if out == (1,) and T.ndim == 1:
+            T, scalar = T.reshape(n, 1), True
+        else:
+            raise ValueError(
+                f"{name}: the net's port 'Output' has shape {format_shape(out)}, but the targets "
+                f"have shape {format_shape(T.shape[1:])} per example"
+            )
+    binary = (loss is None and _is_sigmoid(final)) or (ce and loss.target_form == "Binary")
+    if binary:
+        if T.min() < 0 or T.max() > 1:
+            raise ValueError(
+                f"{name}: binary cross-entropy needs targets in [0, 1], got {T.min()}..{T.max()}"
+            )
+        if _is_sigmoid(final):
+            return (
+                Objective("CrossEntropy (Binary)", True, F.binary_cross_entropy_with_logits),
+                T,
+                scalar,
+            )
+        return Objective("CrossEntropy (Binary)", False, F.binary_cross_entropy), T, scalar
+    if loss is None or type(loss).__name__ == "MeanSquaredLossLayer":
+        return Objective("MeanSquared", False, F.mean_squared_error), T, scalar
+    return Objective(type(loss).__name__.removesuffix("LossLayer"), False, loss.loss), T, scalar
+
+
+def _cross_entropy(form: str, fused: bool) -> Objective:
+    name = f"CrossEntropy ({form})"
+    if form == "Index":
+        if fused:
+            return Objective(name, True, F.softmax_cross_entropy_index)
+        return Objective(name, False, F.cross_entropy)
+    if fused:
+        return Objective(name, True, F.softmax_cross_entropy)
+    return Objective(name, False, F.cross_entropy)
+
+
+# ---------------------------------------------------------------------------- one step
+
+
+class Trainer:
+    """One training step (forward, loss, backward, update) of a net, in place.
+
+    The net's arrays are wrapped in Tensors that share their memory, so the optimiser's
+    in-place updates are the net's new values.
+
+    Parameters
+    ----------
+    net : NetChain
+        An initialised net; its arrays are changed by :meth:`step`.
+    objective : Objective
+    optimizer : Optimizer
+    rng : numpy.random.Generator
+        For dropout and other stochastic layers.
+    """
+
+    def __init__(self, net: NetChain, objective: Objective, optimizer: Optimizer, rng: Any) -> None:
+        self.net = net
+        self.objective = objective
+        self.optimizer = optimizer
+        self.params: list[Tensor] = []
+        self.layers = []
+        params: dict[int, dict[str, Tensor]] = {}
+        for _, layer in leaf_layers(net):
+            mine: dict[str, Tensor] = {}
+            for name, arr in layer.arrays.items():
+                if arr is None or name in layer.disabled:
+                    continue
+                if name in layer.array_names:
+                    t = Tensor.__new__(Tensor)
+                    Tensor.__init__(t, arr, requires_grad=True)
+                    self.params.append(t)
+                    mine[name] = t
+                else:
+                    mine[name] = constant(arr)
+            params[id(layer)] = mine
+            self.layers.append(layer)
+        self.ctx = Context(training=True, rng=rng, params=params)
+
+    def loss(self, xb: Any, yb: Any, training: bool = True) -> Tensor:
+        """The loss of a batch (recorded for backward when training)."""
+        self.ctx.training = training
+        z = self.net.run(constant(xb), self.ctx, self.objective.drop_final)
+        return self.objective(z, yb)
+
+    def step(self, xb: Any, yb: Any, lr: float) -> float:
+        """Train on one batch; returns its loss (before the update). A non-finite loss leaves
+        the arrays unchanged."""
+        self.ctx.updates.clear()
+        loss = self.loss(xb, yb)
+        value = float(loss.data)
+        if not math.isfinite(value):
+            return value
+        for p in self.params:
+            p.grad = None
+        loss.backward()
+        self.optimizer.update(self.params, lr)
+        for (layer_id, name), value_arr in self.ctx.updates.items():
+            for layer in self.layers:
+                if id(layer) == layer_id:
+                    layer.arrays[name] = value_arr
+                    self.ctx.params[layer_id][name] = constant(value_arr)
+        return value
+
+    def evaluate_loss(self, X: Any, Y: Any, batch: int = 4096) -> float:
+        """Mean loss over a data set in evaluation mode (no dropout, no gradients)."""
+        total = 0.0
+        with no_grad():
+            for s in range(0, len(X), batch):
+                xb, yb = X[s : s + batch], Y[s : s + batch]
+                total += float(self.loss(xb, yb, training=False).data) * len(xb)
+        self.ctx.training = True
+        return total / len(X)
+
+    def snapshot(self) -> list[Any]:
+        return [xp.array(p.data, copy=True) for p in self.params]
+
+    def restore(self, arrays: list[Any]) -> None:
+        for p, a in zip(self.params, arrays):
+            p.data.reshape(-1)[...] = a.reshape(-1)
+            p.bump_version()
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class NetTrainResults:
+    """What a NetTrain run produced (``NetTrain(..., prop="All")``).
+
+    Attributes
+    ----------
+    trained_net : NetChain
+    round_losses : list of float
+        Mean training loss of each round.
+    validation_losses : list of float
+        Validation loss after each round (empty without a validation set).
+    total_time : float
+        Seconds.
+    examples_per_second : float
+    stop_reason : str
+        "MaxTrainingRounds", "StoppingCriterion", "TimeGoal" or "NonFiniteLoss".
+    rounds, batches : int
+        Rounds and batches completed.
+    loss : str
+        The loss minimised.
+    best_round : int or None
+        The round (from 1) whose net was returned, with a validation set.
+    """
+
+    trained_net: NetChain
+    round_losses: list[float] = field(default_factory=list)
+    validation_losses: list[float] = field(default_factory=list)
+    total_time: float = 0.0
+    examples_per_second: float = 0.0
+    stop_reason: str = ""
+    rounds: int = 0
+    batches: int = 0
+    loss: str = ""
+    method: str = ""
+    learning_rate: float = 0.0
+    batch_size: int = 0
+    best_round: int | None = None
+
+    PROPERTIES = {
+        "TrainedNet": "trained_net",
+        "RoundLossList": "round_losses",
+        "ValidationLossList": "validation_losses",
+        "TotalTrainingTime": "total_time",
+        "ExamplesPerSecond": "examples_per_second",
+        "StopReason": "stop_reason",
+        "RoundsCompleted": "rounds",
+        "BatchesCompleted": "batches",
+        "LossFunction": "loss",
+        "FinalRoundLoss": None,
+        "FinalValidationLoss": None,
+    }
+
+    def __getitem__(self, prop: str) -> Any:
+        """Wolfram-style property access: ``results["RoundLossList"]``."""
+        if prop == "FinalRoundLoss":
+            return self.round_losses[-1] if self.round_losses else math.nan
+        if prop == "FinalValidationLoss":
+            return self.validation_losses[-1] if self.validation_losses else math.nan
+        attr = self.PROPERTIES.get(prop)
+        if attr is None:
+            raise KeyError(f"unknown NetTrain property {prop!r}; known: {sorted(self.PROPERTIES)}")
+        return getattr(self, attr)
+
+    def __repr__(self) -> str:
+        val = (
+            f", validation loss {self.validation_losses[-1]:.4g}" if self.validation_losses else ""
+        )
+        last = self.round_losses[-1] if self.round_losses else math.nan
+        return (
+            f"NetTrainResults({self.rounds} rounds, {self.batches} batches, loss {last:.4g}{val}, "
+            f"{self.total_time:.2f} s, stopped by {self.stop_reason})"
+        )
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def _schedule(spec: Any) -> Callable[[int, int], float]:
+    if spec is None or spec == "Constant":
+        return lambda step, total: 1.0
+    if spec == "Cosine":
+        return lambda step, total: 0.5 * (1.0 + math.cos(math.pi * step / max(total, 1)))
+    if spec == "Linear":
+        return lambda step, total: max(1.0 - step / max(total, 1), 0.0)
+    if spec == "Exponential":
+        return lambda step, total: 0.01 ** (step / max(total, 1))
+    if callable(spec):
+        return spec
+    raise ValueError(
+        "learning_rate_schedule must be 'Constant', 'Cosine', 'Linear', 'Exponential' or a "
+        f"function f(step, total_steps) giving a multiplier, got {spec!r}"
+    )
+
+
+def _positive_int(value: Any, name: str, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _stopping(spec: Any) -> tuple[int, float, str] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+        return _positive_int(spec, "training_stopping_criterion patience"), 0.0, "Automatic"
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"patience", "min_delta", "criterion"}
+        if unknown:
+            raise ValueError(f"training_stopping_criterion: unknown keys {sorted(unknown)}")
+        patience = _positive_int(spec.get("patience", 3), "training_stopping_criterion patience")
+        delta = float(spec.get("min_delta", 0.0))
+        crit = spec.get("criterion", "Automatic")
+        if crit not in ("Automatic", "Loss", "ValidationLoss"):
+            raise ValueError(
+                f"training_stopping_criterion criterion must be 'Loss' or 'ValidationLoss', got {crit!r}"
+            )
+        return patience, delta, crit
+    raise ValueError(
+        "training_stopping_criterion must be a patience (int) or a dict with 'patience', "
+        f"'min_delta' and 'criterion', got {spec!r}"
+    )
+
+
+PROPS = ("TrainedNet", "All", *NetTrainResults.PROPERTIES)
+
+
+def _reporter(spec: Any, total: int) -> Any:
+    if spec is None or spec == "None":
+        return None
+    if spec == "ProgressBar":
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, unit="round", desc="NetTrain", leave=True, dynamic_ncols=True)
+    if callable(spec):
+        return spec
+    raise ValueError(
+        f"training_progress_reporting must be 'ProgressBar', None or a function, got {spec!r}"
+    )
+
+
+# ---------------------------------------------------------------------------- NetTrain
+
+
+def NetTrain(
+    net: NetChain,
+    data: Any,
+    prop: str = "TrainedNet",
+    *,
+    loss: Any = None,
+    batch_size: int = 64,
+    max_training_rounds: int | None = None,
+    method: Any = "ADAM",
+    learning_rate: float | None = None,
+    l2_regularization: float = 0.0,
+    gradient_clipping: Any = None,
+    learning_rate_schedule: Any = None,
+    validation_set: Any = None,
+    training_stopping_criterion: Any = None,
+    training_progress_reporting: Any = "ProgressBar",
+    time_goal: float | None = None,
+    random_seed: Any = 1234,
+    working_precision: Any = None,
+) -> Any:
+    """Train a net on data and return a trained copy.
+
+    Parameters
+    ----------
+    net : NetChain
+        The net to train (uninitialised arrays are initialised with Kaiming's method from
+        ``random_seed``); it is left unchanged.
+    data
+        A dict ``{input: output}``, a list of ``(input, output)`` pairs, a tuple ``(X, Y)``
+        or ``{"Input": X, "Output": Y}``.
+    prop : str, default "TrainedNet"
+        What to return: "TrainedNet", "All" (a :class:`NetTrainResults`), or one of its
+        properties ("RoundLossList", "ValidationLossList", "FinalRoundLoss", ...).
+    loss : loss layer, optional
+        As in the Wolfram Language when not given: a net ending in SoftmaxLayer with class
+        targets gets cross-entropy, one ending in LogisticSigmoid binary cross-entropy (both
+        computed from the logits), any other mean squared error.
+    batch_size : int, default 64
+    max_training_rounds : int, optional
+        Passes over the data; by default enough for about 5,000 batches (at least 10 rounds,
+        at most 10,000).
+    method : {"ADAM", "SGD", "RMSProp"} or (name, options), default "ADAM"
+        Options: ADAM beta1, beta2, epsilon; SGD momentum; RMSProp beta, epsilon.
+    learning_rate : float, optional
+        Default 0.001 (ADAM, RMSProp) or 0.01 (SGD).
+    l2_regularization : float, default 0
+        Adds l2 * w to every array's gradient.
+    gradient_clipping : float or ("L2Norm", float), optional
+        Clip each gradient element into [-c, c], or the joint gradient norm to c.
+    learning_rate_schedule : {"Constant", "Cosine", "Linear", "Exponential"} or callable
+        A multiplier of the learning rate; a callable gets (step, total_steps).
+    validation_set : data or float, optional
+        Data in any of the forms above, or a fraction in (0, 1) of the training data held out
+        at random. With it, the net with the lowest validation loss is returned.
+    training_stopping_criterion : int or dict, optional
+        A patience: stop when the validation loss (the training loss without a validation set)
+        has not improved for that many rounds; or ``{"patience": k, "min_delta": d,
+        "criterion": "Loss" | "ValidationLoss"}``.
+    training_progress_reporting : "ProgressBar", None or callable, default "ProgressBar"
+        A tqdm bar with the round, loss and validation loss; None is silent; a callable gets a
+        dict each round.
+    time_goal : float, optional
+        Stop after this many seconds.
+    random_seed : int or numpy.random.Generator, default 1234
+        The same seed gives the same trained net, bit for bit, on one machine.
+    working_precision : {"Real32", "Real64"}, optional
+        Default: the net's precision (float32 for a new net).
+
+    Returns
+    -------
+    NetChain or NetTrainResults or a property
+
+    Raises
+    ------
+    ValueError, TypeError
+        For malformed data, data that does not fit the net (naming the port and both shapes),
+        unknown methods or options. Nothing is trained then.
+
+    Warns
+    -----
+    TrainingWarning
+        When a loss is NaN or infinite: training stops and the last net whose loss was finite
+        is returned.
+    """
+    # ---- options first, so that a mistake costs nothing
+    if not isinstance(net, NetChain):
+        raise TypeError(f"NetTrain needs a NetChain, got {type(net).__name__}")
+    if prop not in PROPS:
+        raise ValueError(f"NetTrain prop must be one of {PROPS}, got {prop!r}")
+    batch_size = _positive_int(batch_size, "batch_size")
+    rounds = _positive_int(max_training_rounds, "max_training_rounds", allow_none=True)
+    optimizer = make_optimizer(method, l2_regularization, gradient_clipping)
+    if learning_rate is None:
+        learning_rate = optimizer.default_learning_rate
+    if (
+        not isinstance(learning_rate, numbers.Real)
+        or isinstance(learning_rate, bool)
+        or not learning_rate > 0
+    ):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    schedule = _schedule(learning_rate_schedule)
+    stopping = _stopping(training_stopping_criterion)
+    if time_goal is not None and (not isinstance(time_goal, numbers.Real) or time_goal <= 0):
+        raise ValueError(f"time_goal must be a positive number of seconds, got {time_goal!r}")
+    if not (
+        training_progress_reporting in (None, "None", "ProgressBar")
+        or callable(training_progress_reporting)
+    ):
+        raise ValueError(
+            "training_progress_reporting must be 'ProgressBar', None or a function, got "
+            f"{training_progress_reporting!r}"
+        )
+    rng = backend.rng(random_seed)
+    init_rng, split_rng, train_rng = rng.spawn(3)
+
+    # ---- data
+    X, Y = parse_data(data)
+    Xv = Yv = None
+    if isinstance(validation_set, numbers.Real) and not isinstance(validation_set, bool):
+        frac = float(validation_set)
+        if not 0 < frac < 1:
+            raise ValueError(
+                f"validation_set as a fraction must lie in (0, 1), got {validation_set}"
+            )
+        n_val = int(round(frac * len(X)))
+        if n_val < 1 or n_val >= len(X):
+            raise ValueError(
+                f"validation_set={frac} leaves no validation or no training examples of {len(X)}"
+            )
+        perm = split_rng.permutation(len(X))
+        Xv, Yv = X[perm[:n_val]], Y[perm[:n_val]]
+        X, Y = X[perm[n_val:]], Y[perm[n_val:]]
+    elif validation_set is not None:
+        Xv, Yv = parse_data(validation_set, "validation_set")
+
+    # ---- the net: shapes from the data, then arrays
+    trained = net.copy()
+    example = tuple(X.shape[1:])
+    if trained.input_shape is None:
+        trained.input = example
+        trained._infer(example)
+    elif trained.input_shape != example:
+        raise ValueError(
+            f"data: the net's port 'Input' expects examples of shape "
+            f"{format_shape(trained.input_shape)}, got {format_shape(example)}"
+        )
+    if Xv is not None and tuple(Xv.shape[1:]) != example:
+        raise ValueError(
+            f"validation_set: inputs have shape {format_shape(Xv.shape[1:])} per example, the "
+            f"training data {format_shape(example)}"
+        )
+    trained = NetInitialize(trained, "Kaiming", init_rng, working_precision=working_precision)
+    dtype = trained.dtype
+    X = X.astype(dtype, copy=False)
+    objective, T, scalar = make_objective(trained, loss, Y)
+    Tv = None
+    if Xv is not None:
+        Xv = Xv.astype(dtype, copy=False)
+        _, Tv, _ = make_objective(trained, loss, Yv, "validation_set")
+    if scalar and trained.decoder is None:
+        trained.decoder = NetDecoder("Scalar")
+
+    # ---- the loop
+    n = len(X)
+    per_round = math.ceil(n / batch_size)
+    if rounds is None:
+        rounds = max(10, min(10_000, math.ceil(5000 / per_round)))
+    total_steps = rounds * per_round
+    trainer = Trainer(trained, objective, optimizer, train_rng)
+    results = NetTrainResults(
+        trained_net=trained,
+        loss=objective.name,
+        method=optimizer.name,
+        learning_rate=float(learning_rate),
+        batch_size=batch_size,
+    )
+    reporter = _reporter(training_progress_reporting, rounds)
+    best_val, best_watch, best_arrays, since_best = math.inf, math.inf, None, 0
+    start = time.perf_counter()
+    step = 0
+    stop_reason = "MaxTrainingRounds"
+    try:
+        for r in range(rounds):
+            order = train_rng.permutation(n)
+            total = 0.0
+            for b in range(per_round):
+                idx = order[b * batch_size : (b + 1) * batch_size]
+                lr = learning_rate * schedule(step, total_steps)
+                value = trainer.step(X[idx], T[idx], lr)
+                if not math.isfinite(value):
+                    if step > 0:
+                        optimizer.undo(trainer.params)
+                    warnings.warn(
+                        f"NetTrain: the loss became {value} in round {r + 1}, batch {b + 1}; "
+                        "training stopped and the last net whose loss was finite is returned "
+                        "(try a smaller learning_rate or gradient_clipping)",
+                        TrainingWarning,
+                        stacklevel=2,
+                    )
+                    stop_reason = "NonFiniteLoss"
+                    break
+                total += value * len(idx)
+                step += 1
+                results.batches += 1
+            if stop_reason == "NonFiniteLoss":
+                break
+            results.rounds += 1
+            results.round_losses.append(total / n)
+            val = None
+            if Xv is not None:
+                val = trainer.evaluate_loss(Xv, Tv)
+                results.validation_losses.append(val)
+            if val is not None and val < best_val:
+                best_val, best_arrays, results.best_round = val, trainer.snapshot(), r + 1
+            if stopping is not None:
+                patience, delta, crit = stopping
+                watched = results.round_losses[-1] if crit == "Loss" or val is None else val
+                if watched < best_watch - delta:
+                    best_watch, since_best = watched, 0
+                else:
+                    since_best += 1
+            elapsed = time.perf_counter() - start
+            if reporter is not None:
+                info = {
+                    "round": r + 1,
+                    "rounds": rounds,
+                    "loss": results.round_losses[-1],
+                    "validation_loss": val,
+                    "learning_rate": lr,
+                    "time": elapsed,
+                }
+                if callable(reporter) and not hasattr(reporter, "update"):
+                    reporter(info)
+                else:
+                    post = {"loss": f"{info['loss']:.4g}"}
+                    if val is not None:
+                        post["val"] = f"{val:.4g}"
+                    reporter.set_postfix(post, refresh=False)
+                    reporter.update(1)
+            if stopping is not None and since_best >= patience:
+                stop_reason = "StoppingCriterion"
+                break
+            if time_goal is not None and elapsed >= time_goal:
+                stop_reason = "TimeGoal"
+                break
+    finally:
+        if reporter is not None and hasattr(reporter, "close"):
+            reporter.close()
+    if best_arrays is not None:
+        trainer.restore(best_arrays)
+    results.total_time = time.perf_counter() - start
+    results.examples_per_second = (
+        results.batches * batch_size / results.total_time if results.total_time > 0 else 0.0
+    )
+    results.stop_reason = stop_reason
+    if prop == "TrainedNet":
+        return trained
+    if prop == "All":
+        return results
+    return results[prop]
