@@ -340,8 +340,6 @@ class NetChain(Layer):
                     str(count) if count else "",
                 )
             )
-        if self.decoder is not None:
-            rows.append(("", "Output", repr(self.decoder), ""))
         head = ("#", "layer", "output shape", "parameters")
         widths = [max(len(r[k]) for r in [*rows, head]) for k in range(4)]
         lines = [
