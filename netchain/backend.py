@@ -77,7 +77,7 @@ def precision_dtype(precision: Any) -> Any:
         dt = xp.dtype(precision)
     except TypeError:
         dt = None
-    if dt not in (xp.dtype(xp.float32), xp.dtype(xp.float64)):
+    if dt is None or dt not in (xp.dtype(xp.float32), xp.dtype(xp.float64)):
         raise ValueError(
             f"working_precision must be 'Real32', 'Real64', float32 or float64, got {precision!r}"
         )

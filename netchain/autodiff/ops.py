@@ -345,11 +345,11 @@ def matmul(a: Any, b: Any) -> Tensor:
     def backward(g: Any) -> tuple[Any, Any]:
         A2 = A[None, :] if A.ndim == 1 else A
         B2 = B[:, None] if B.ndim == 1 else B
-        g2 = g
-        if A.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if B.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+        if A.ndim == 1 and B.ndim == 1:
+            g2 = g.reshape(1, 1)
+        else:
+            g2 = xp.expand_dims(g, -2) if A.ndim == 1 else g
+            g2 = xp.expand_dims(g2, -1) if B.ndim == 1 else g2
         ga = gb = None
         if ta.requires_grad:
             ga = xp.matmul(g2, xp.swapaxes(B2, -1, -2))

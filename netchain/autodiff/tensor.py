@@ -310,6 +310,8 @@ def make_result(
 
     ``backward(g)`` must return one gradient (or None) per parent, each of the parent's shape.
     """
+    if type(data) is not xp.ndarray:
+        data = xp.asarray(data)
     t = Tensor.__new__(Tensor)
     _init_fast(t, data, False)
     if _grad_enabled:
@@ -322,8 +324,7 @@ def make_result(
                 t._backward = backward
                 t._versions = tuple(p._version for p in parents)
                 t._op = op
-                if hasattr(data, "flags"):
-                    data.flags.writeable = False
+                data.flags.writeable = False
                 break
     return t
 

@@ -113,6 +113,11 @@ class Layer:
         """Input shapes known from the layer's own arguments (``input=``, given weights)."""
         return [None] * len(self.input_ports)
 
+    def default_input_shapes(self) -> list[Shape | None]:
+        """Input shapes to assume when nothing else says (a net guessing its input shape);
+        by default the declared ones."""
+        return self.declared_input_shapes()
+
     def infer(self, input_shapes: list[Shape]) -> list[Shape]:
         """Output shapes for the given input shapes; sets ``self.array_shapes``."""
         return list(input_shapes)

@@ -118,6 +118,9 @@ class LinearLayer(Layer):
         return cls(cfg["n"], biases=cfg.get("biases"), input=cfg.get("input"))
 
     def declared_input_shapes(self) -> list[Shape | None]:
+        return [self.input]
+
+    def default_input_shapes(self) -> list[Shape | None]:
         if self.input is not None:
             return [self.input]
         W = self.arrays.get("Weights")

@@ -153,14 +153,17 @@ class NetChain(Layer):
         return label
 
     def declared_input_shapes(self) -> list[Any]:
+        return [self.input]
+
+    def default_input_shapes(self) -> list[Any]:
         if self.input is not None:
             return [self.input]
-        return self.layers[0].declared_input_shapes()[:1]
+        return self.layers[0].default_input_shapes()[:1]
 
     def _infer(self, input_shape: Any) -> None:
         shape = input_shape
         if shape is None:
-            shape = self.declared_input_shapes()[0]
+            shape = self.default_input_shapes()[0]
         self.bind([shape], "NetChain")
 
     def bind(self, input_shapes: list[Any], where: str) -> list[Any]:
@@ -177,7 +180,7 @@ class NetChain(Layer):
                     f"{self._where(i)}: a NetChain needs layers with one input and one output, "
                     f"this one has ports {layer.input_ports} -> {layer.output_ports}"
                 )
-            own = layer.declared_input_shapes()[0]
+            own = layer.default_input_shapes()[0]
             if shape is None and own is not None and i == 0:
                 shape = own
             shape = layer.bind([shape], self._where(i))[0]

@@ -68,9 +68,17 @@ class NetDecoder:
                 raise ValueError("NetDecoder labels must be distinct")
             self.labels = list(labels)
             self.index = index
+            kinds = {type(v) for v in self.labels}
+            # one plain type (ints, strings ...): decisions for a batch come as a NumPy array
+            self._array = (
+                np.asarray(self.labels)
+                if len(kinds) == 1 and kinds <= {int, float, str, bool}
+                else None
+            )
         else:
             self.labels = None
             self.index = {}
+            self._array = None
 
     @property
     def size(self) -> int | None:
@@ -94,7 +102,7 @@ class NetDecoder:
                 out[i] = self.index[key]
             except (KeyError, TypeError):
                 raise ValueError(
-                    f"{name}: label {t!r} is not one of the decoder's labels {self.labels}"
+                    f"{name}: label {key!r} is not one of the decoder's labels {self.labels}"
                 ) from None
         return out
 
@@ -106,15 +114,11 @@ class NetDecoder:
             return float(vals[0]) if single else vals
         if prop in (None, "Decision"):
             idx = out.argmax(axis=-1)
-            labs = np.asarray(self.labels)
-            if labs.dtype == object or labs.ndim != 1:
-                result: Any = [self.labels[i] for i in idx]
-            else:
-                result = labs[idx]
             if single:
-                r = result[0]
-                return r.item() if isinstance(r, np.generic) else r
-            return result
+                return self.labels[int(idx[0])]
+            if self._array is not None:
+                return self._array[idx]
+            return [self.labels[i] for i in idx]
         if prop == "Probabilities":
             rows = [{lab: float(p) for lab, p in zip(self.labels, row)} for row in out]
             return rows[0] if single else rows

@@ -530,6 +530,8 @@ def NetTrain(
             "training_progress_reporting must be 'ProgressBar', None or a function, got "
             f"{training_progress_reporting!r}"
         )
+    if working_precision is not None:
+        backend.precision_dtype(working_precision)
     rng = backend.rng(random_seed)
     init_rng, split_rng, train_rng = rng.spawn(3)
 
@@ -599,73 +601,75 @@ def NetTrain(
     start = time.perf_counter()
     step = 0
     stop_reason = "MaxTrainingRounds"
-    try:
-        for r in range(rounds):
-            order = train_rng.permutation(n)
-            total = 0.0
-            for b in range(per_round):
-                idx = order[b * batch_size : (b + 1) * batch_size]
-                lr = learning_rate * schedule(step, total_steps)
-                value = trainer.step(X[idx], T[idx], lr)
-                if not math.isfinite(value):
-                    if step > 0:
-                        optimizer.undo(trainer.params)
-                    warnings.warn(
-                        f"NetTrain: the loss became {value} in round {r + 1}, batch {b + 1}; "
-                        "training stopped and the last net whose loss was finite is returned "
-                        "(try a smaller learning_rate or gradient_clipping)",
-                        TrainingWarning,
-                        stacklevel=2,
-                    )
-                    stop_reason = "NonFiniteLoss"
+    # overflow in a diverging run is reported once, below, as a non-finite loss
+    with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for r in range(rounds):
+                order = train_rng.permutation(n)
+                total = 0.0
+                for b in range(per_round):
+                    idx = order[b * batch_size : (b + 1) * batch_size]
+                    lr = learning_rate * schedule(step, total_steps)
+                    value = trainer.step(X[idx], T[idx], lr)
+                    if not math.isfinite(value):
+                        if step > 0:
+                            optimizer.undo(trainer.params)
+                        warnings.warn(
+                            f"NetTrain: the loss became {value} in round {r + 1}, batch {b + 1}; "
+                            "training stopped and the last net whose loss was finite is returned "
+                            "(try a smaller learning_rate or gradient_clipping)",
+                            TrainingWarning,
+                            stacklevel=2,
+                        )
+                        stop_reason = "NonFiniteLoss"
+                        break
+                    total += value * len(idx)
+                    step += 1
+                    results.batches += 1
+                if stop_reason == "NonFiniteLoss":
                     break
-                total += value * len(idx)
-                step += 1
-                results.batches += 1
-            if stop_reason == "NonFiniteLoss":
-                break
-            results.rounds += 1
-            results.round_losses.append(total / n)
-            val = None
-            if Xv is not None:
-                val = trainer.evaluate_loss(Xv, Tv)
-                results.validation_losses.append(val)
-            if val is not None and val < best_val:
-                best_val, best_arrays, results.best_round = val, trainer.snapshot(), r + 1
-            if stopping is not None:
-                patience, delta, crit = stopping
-                watched = results.round_losses[-1] if crit == "Loss" or val is None else val
-                if watched < best_watch - delta:
-                    best_watch, since_best = watched, 0
-                else:
-                    since_best += 1
-            elapsed = time.perf_counter() - start
-            if reporter is not None:
-                info = {
-                    "round": r + 1,
-                    "rounds": rounds,
-                    "loss": results.round_losses[-1],
-                    "validation_loss": val,
-                    "learning_rate": lr,
-                    "time": elapsed,
-                }
-                if callable(reporter) and not hasattr(reporter, "update"):
-                    reporter(info)
-                else:
-                    post = {"loss": f"{info['loss']:.4g}"}
-                    if val is not None:
-                        post["val"] = f"{val:.4g}"
-                    reporter.set_postfix(post, refresh=False)
-                    reporter.update(1)
-            if stopping is not None and since_best >= patience:
-                stop_reason = "StoppingCriterion"
-                break
-            if time_goal is not None and elapsed >= time_goal:
-                stop_reason = "TimeGoal"
-                break
-    finally:
-        if reporter is not None and hasattr(reporter, "close"):
-            reporter.close()
+                results.rounds += 1
+                results.round_losses.append(total / n)
+                val = None
+                if Xv is not None:
+                    val = trainer.evaluate_loss(Xv, Tv)
+                    results.validation_losses.append(val)
+                if val is not None and val < best_val:
+                    best_val, best_arrays, results.best_round = val, trainer.snapshot(), r + 1
+                if stopping is not None:
+                    patience, delta, crit = stopping
+                    watched = results.round_losses[-1] if crit == "Loss" or val is None else val
+                    if watched < best_watch - delta:
+                        best_watch, since_best = watched, 0
+                    else:
+                        since_best += 1
+                elapsed = time.perf_counter() - start
+                if reporter is not None:
+                    info = {
+                        "round": r + 1,
+                        "rounds": rounds,
+                        "loss": results.round_losses[-1],
+                        "validation_loss": val,
+                        "learning_rate": lr,
+                        "time": elapsed,
+                    }
+                    if callable(reporter) and not hasattr(reporter, "update"):
+                        reporter(info)
+                    else:
+                        post = {"loss": f"{info['loss']:.4g}"}
+                        if val is not None:
+                            post["val"] = f"{val:.4g}"
+                        reporter.set_postfix(post, refresh=False)
+                        reporter.update(1)
+                if stopping is not None and since_best >= patience:
+                    stop_reason = "StoppingCriterion"
+                    break
+                if time_goal is not None and elapsed >= time_goal:
+                    stop_reason = "TimeGoal"
+                    break
+        finally:
+            if reporter is not None and hasattr(reporter, "close"):
+                reporter.close()
     if best_arrays is not None:
         trainer.restore(best_arrays)
     results.total_time = time.perf_counter() - start

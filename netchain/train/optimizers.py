@@ -167,21 +167,11 @@ class ADAM(Optimizer):
         bc2 = 1.0 - self.beta2**self.t
         k = _numba_kernels()
         if k:
-            k.adam(
-                w,
-                g,
-                m,
-                v,
-                self.backups[id(p)],
-                lr / bc1,
-                1.0 / math.sqrt(bc2),
-                self.beta1,
-                self.beta2,
-                self.epsilon,
-                self.l2,
-                self.clip_value,
-                scale,
-            )
+            f = w.dtype.type
+            b1, b2 = self.beta1, self.beta2
+            backup = self.backups[id(p)]
+            k.adam(w, g, m, v, backup, f(lr / bc1), f(1.0 / math.sqrt(bc2)), f(b1), f(1.0 - b1),
+                   f(b2), f(1.0 - b2), f(self.epsilon), f(self.l2), f(self.clip_value), f(scale))  # fmt: skip
             return
         self.backups[id(p)][...] = w
         g = self._prepare_grad(w, g, scale)
@@ -216,9 +206,9 @@ class SGD(Optimizer):
         (vel,) = self._slots(p, 1)
         k = _numba_kernels()
         if k:
-            k.sgd(
-                w, g, vel, self.backups[id(p)], lr, self.momentum, self.l2, self.clip_value, scale
-            )
+            f = w.dtype.type
+            k.sgd(w, g, vel, self.backups[id(p)], f(lr), f(self.momentum), f(self.l2),
+                  f(self.clip_value), f(scale))  # fmt: skip
             return
         self.backups[id(p)][...] = w
         g = self._prepare_grad(w, g, scale)
@@ -256,18 +246,9 @@ class RMSProp(Optimizer):
         (sq,) = self._slots(p, 1)
         k = _numba_kernels()
         if k:
-            k.rmsprop(
-                w,
-                g,
-                sq,
-                self.backups[id(p)],
-                lr,
-                self.beta,
-                self.epsilon,
-                self.l2,
-                self.clip_value,
-                scale,
-            )
+            f = w.dtype.type
+            k.rmsprop(w, g, sq, self.backups[id(p)], f(lr), f(self.beta), f(1.0 - self.beta),
+                      f(self.epsilon), f(self.l2), f(self.clip_value), f(scale))  # fmt: skip
             return
         self.backups[id(p)][...] = w
         g = self._prepare_grad(w, g, scale)
