@@ -373,35 +373,32 @@ def binary_cross_entropy(probabilities: Any, target: Any) -> Tensor:
     return make_result(loss, (p, t), backward, "binary_cross_entropy")
 
 
-def mean_squared_error(output: Any, target: Any) -> Tensor:
-    """Mean over all elements of (output - target)^2."""
+def _difference_loss(output: Any, target: Any, total: Any, slope: Any, op: str) -> Tensor:
+    """Mean over all elements of a function of (output - target), given its total and slope."""
     y = as_tensor(output)
     t = as_tensor(target, dtype=y.dtype)
     diff = y._data - t._data
     n = max(diff.size, 1)
-    loss = xp.asarray(xp.vdot(diff, diff) / n, dtype=y.dtype)
+    loss = xp.asarray(total(diff) / n, dtype=y.dtype)
 
     def backward(g: Any) -> tuple[Any, Any]:
-        d = diff * (2 * g / n)
+        d = slope(diff) * (g / n)
         gy = unbroadcast(d, y.shape) if y.requires_grad else None
         gt = unbroadcast(-d, t.shape) if t.requires_grad else None
         return gy, gt
 
-    return make_result(loss, (y, t), backward, "mean_squared_error")
+    return make_result(loss, (y, t), backward, op)
+
+
+def mean_squared_error(output: Any, target: Any) -> Tensor:
+    """Mean over all elements of (output - target)^2."""
+    return _difference_loss(
+        output, target, lambda d: xp.vdot(d, d), lambda d: 2 * d, "mean_squared_error"
+    )
 
 
 def mean_absolute_error(output: Any, target: Any) -> Tensor:
     """Mean over all elements of |output - target|; gradient 0 where they are equal."""
-    y = as_tensor(output)
-    t = as_tensor(target, dtype=y.dtype)
-    diff = y._data - t._data
-    n = max(diff.size, 1)
-    loss = xp.asarray(xp.abs(diff).sum() / n, dtype=y.dtype)
-
-    def backward(g: Any) -> tuple[Any, Any]:
-        d = xp.sign(diff) * (g / n)
-        gy = unbroadcast(d, y.shape) if y.requires_grad else None
-        gt = unbroadcast(-d, t.shape) if t.requires_grad else None
-        return gy, gt
-
-    return make_result(loss, (y, t), backward, "mean_absolute_error")
+    return _difference_loss(
+        output, target, lambda d: xp.abs(d).sum(), xp.sign, "mean_absolute_error"
+    )

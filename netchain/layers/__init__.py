@@ -1,7 +1,14 @@
 """Layer specifications: parameters, shape inference, initialisation, and forward computations
 written with :mod:`netchain.autodiff` operations. Losses are layers too."""
 
-from netchain.layers.base import LAYER_TYPES, Context, Layer, ShapeError, format_shape
+from netchain.layers.base import (
+    LAYER_TYPES,
+    Context,
+    Layer,
+    ShapeError,
+    format_shape,
+    shape_argument,
+)
 from netchain.layers.basic import (
     ELEMENTWISE_FUNCTIONS,
     DropoutLayer,
@@ -39,4 +46,5 @@ __all__ = [
     "SoftmaxLayer",
     "Tanh",
     "format_shape",
+    "shape_argument",
 ]

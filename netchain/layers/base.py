@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,7 +32,7 @@ from netchain import backend
 from netchain.autodiff import Tensor
 from netchain.backend import xp
 
-__all__ = ["LAYER_TYPES", "Context", "Layer", "ShapeError", "format_shape"]
+__all__ = ["LAYER_TYPES", "Context", "Layer", "ShapeError", "format_shape", "shape_argument"]
 
 #: Registered layer classes by name (what a saved net may instantiate).
 LAYER_TYPES: dict[str, type[Layer]] = {}
@@ -53,6 +54,26 @@ def format_shape(shape: Any) -> str:
         + ("," if len(shape) == 1 else "")
         + ")"
     )
+
+
+def shape_argument(value: Any, name: str) -> Shape | None:
+    """Validate a size or shape argument: None, a positive int n (meaning ``(n,)``) or a tuple
+    of positive ints.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+        return (int(value),)
+    if isinstance(value, tuple | list) and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
+    ):
+        return tuple(int(v) for v in value)
+    raise ValueError(f"{name} must be a positive int or a tuple of positive ints, got {value!r}")
 
 
 @dataclass

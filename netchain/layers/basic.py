@@ -11,7 +11,7 @@ from typing import Any
 from netchain import autodiff as ad
 from netchain.autodiff import Tensor
 from netchain.backend import xp
-from netchain.layers.base import Context, Layer, Shape, ShapeError, format_shape
+from netchain.layers.base import Context, Layer, Shape, ShapeError, format_shape, shape_argument
 
 __all__ = [
     "ELEMENTWISE_FUNCTIONS",
@@ -24,20 +24,6 @@ __all__ = [
     "SoftmaxLayer",
     "Tanh",
 ]
-
-
-def _shape_arg(value: Any, name: str) -> Shape | None:
-    if value is None:
-        return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        if value < 1:
-            raise ValueError(f"{name} must be a positive size, got {value}")
-        return (int(value),)
-    if isinstance(value, tuple | list) and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
-    ):
-        return tuple(int(v) for v in value)
-    raise ValueError(f"{name} must be a positive int or a tuple of them, got {value!r}")
 
 
 class LinearLayer(Layer):
@@ -74,11 +60,11 @@ class LinearLayer(Layer):
     ) -> None:
         super().__init__()
         if n is not None:
-            n = _shape_arg(n, "LinearLayer n")
+            n = shape_argument(n, "LinearLayer n")
             if len(n) != 1:
                 raise ValueError(f"LinearLayer n must be an int, got {n}")
             n = n[0]
-        self.input = _shape_arg(input, "LinearLayer input")
+        self.input = shape_argument(input, "LinearLayer input")
         if weights is not None:
             self.set_array("Weights", weights)
             W = self.arrays["Weights"]

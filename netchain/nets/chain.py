@@ -18,6 +18,7 @@ from netchain.layers import (
     LinearLayer,
     ShapeError,
     format_shape,
+    shape_argument,
 )
 from netchain.nets.decoders import NetDecoder
 
@@ -56,18 +57,6 @@ def leaf_layers(
         return
     for name, child in children():
         yield from leaf_layers(child, (*prefix, name))
-
-
-def _shape_spec(value: Any, name: str) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
-        return (int(value),)
-    if isinstance(value, tuple | list) and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
-    ):
-        return tuple(int(v) for v in value)
-    raise ValueError(f"{name} must be a positive int or a tuple of positive ints, got {value!r}")
 
 
 class NetChain(Layer):
@@ -121,7 +110,7 @@ class NetChain(Layer):
             as_layer(v, f"NetChain element {i + 1}") for i, (_, v) in enumerate(items)
         ]
         self.named = isinstance(layers, Mapping)
-        self.input = _shape_spec(input, "NetChain input")
+        self.input = shape_argument(input, "NetChain input")
         if isinstance(output, str):
             if output != "Scalar":
                 raise ValueError(

@@ -7,8 +7,8 @@ import numbers
 from typing import Any
 
 from netchain import backend
-from netchain.layers import Layer
-from netchain.nets.chain import NetChain, _shape_spec, leaf_layers
+from netchain.layers import Layer, shape_argument
+from netchain.nets.chain import NetChain, leaf_layers
 
 __all__ = ["NetExtract", "NetInformation", "NetInitialize"]
 
@@ -58,7 +58,7 @@ def NetInitialize(
     dtype = net.dtype if working_precision is None else backend.precision_dtype(working_precision)
     new = net.copy()
     if input is not None:
-        new.input = _shape_spec(input, "input")
+        new.input = shape_argument(input, "input")
         new._infer(new.input)
     if new.input_shape is None:
         raise ValueError(
