@@ -467,3 +467,19 @@ def test_nothing_below_plot_imports_it():
             continue
         for m in pattern.finditer(path.read_text()):
             assert rel == "train/nettrain.py" and m.group(1), f"{rel} imports netchain.plot"
+
+
+def test_figures_join_pyplot_only_in_a_window_session(monkeypatch):
+    """In a pyplot session with a window backend, figures are pyplot's (plt.show() shows
+    them) and close() releases them; otherwise pyplot never sees them."""
+    import matplotlib.pyplot as plt
+
+    from netchain.plot import _figure
+
+    standalone = LossPlot([1.0, 0.5])
+    assert standalone.canvas.manager is None
+    monkeypatch.setattr(_figure, "_pyplot_window_backend", lambda: True)
+    fig = LossPlot([1.0, 0.5])
+    assert isinstance(fig, NetFigure) and plt.fignum_exists(fig.number)
+    fig.close()
+    assert not plt.fignum_exists(fig.number)
