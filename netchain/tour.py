@@ -361,6 +361,9 @@ def _step_backprop(r: _Recorder) -> None:
     r.say(f"for it: {objective.name}, L = (y - t)^2 for one output.")
     r.say(_block("W1", W1, 2) + "\n" + _block("b1", b1, 2))
     r.say(_block("W2", W2, 2) + "\n" + _block("b2", b2, 2))
+    r.say("Every number below is computed by hand with NumPy and then checked against")
+    r.say("netchain.autodiff: the same net run forward by its own layers on Tensors, and one")
+    r.say("backward() pass of the engine, keeping the gradient at every layer's output.")
 
     # ---- the forward pass by hand
     z1 = W1 @ x + b1
@@ -418,20 +421,21 @@ def _step_backprop(r: _Recorder) -> None:
     dL_dW2 = np.outer(dL_dy, a1)
     dL_db2 = dL_dy
     dL_da1 = W2.T @ dL_dy
-    r.say("  layer 3 (LinearLayer[1]), y = W2 a1 + b2:")
-    r.say("           dL/dW2 = dL/dy a1^T        (dy/dW2 = a1)")
+    r.say("  layer 3 (LinearLayer[1]), y = W2 a1 + b2. A weight's gradient is the gradient at")
+    r.say("  its output times the input it multiplies; a bias's is the gradient at its output.")
+    r.say("           dL/dW2 = dL/dy a1^T        (dy/dW2 = a1; shapes (1,) x (3,) -> (1, 3))")
     r.say(_block("dL/dW2", dL_dW2))
     r.check("dL/dW2", dL_dW2, params[id(net.layers[2])]["Weights"].grad, tol)
     r.say("           dL/db2 = dL/dy             (dy/db2 = 1)")
     r.say(_block("dL/db2", dL_db2))
     r.check("dL/db2", dL_db2, params[id(net.layers[2])]["Biases"].grad, tol)
-    r.say("           dL/da1 = W2^T dL/dy        (dy/da1 = W2)")
+    r.say("           dL/da1 = W2^T dL/dy        (dy/da1 = W2; passed down to layer 2)")
     r.say(_block("dL/da1", dL_da1))
     r.check("dL/da1", dL_da1, hidden[2].grad[0], tol)
 
     da1_dz1 = a1 * (1.0 - a1)
     dL_dz1 = dL_da1 * da1_dz1
-    r.say("  layer 2 (LogisticSigmoid), a1 = sigmoid(z1), elementwise:")
+    r.say("  layer 2 (LogisticSigmoid), a1 = sigmoid(z1), elementwise, no arrays of its own:")
     r.say("           da1/dz1 = sigmoid(z1) (1 - sigmoid(z1)) = a1 (1 - a1)")
     r.say(_block("da1/dz1", da1_dz1))
     r.say("           dL/dz1 = dL/da1 * da1/dz1  (elementwise product)")
@@ -442,7 +446,7 @@ def _step_backprop(r: _Recorder) -> None:
     dL_db1 = dL_dz1
     dL_dx = W1.T @ dL_dz1
     r.say("  layer 1 (LinearLayer[3]), z1 = W1 x + b1:")
-    r.say("           dL/dW1 = dL/dz1 x^T")
+    r.say("           dL/dW1 = dL/dz1 x^T        (shapes (3,) x (2,) -> (3, 2); x2 = 0 gives 0s)")
     r.say(_block("dL/dW1", dL_dW1))
     r.check("dL/dW1", dL_dW1, params[id(net.layers[0])]["Weights"].grad, tol)
     r.say("           dL/db1 = dL/dz1")
