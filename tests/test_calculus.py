@@ -302,3 +302,14 @@ def test_descent_bad_input():
         GradientDescent("sin(x)", [1.0])
     with pytest.raises(TypeError, match="f must be"):
         GradientDescent(42, [1.0])
+
+
+def test_numeric_search_in_three_variables_agrees_with_the_exact_answer():
+    f = "x*exp(-x**2 - y**2 - z**2)"
+    exact = CriticalPoints(f)
+    numeric = CriticalPoints(f, method="Numeric", search_range=(-2, 2))
+    assert [p.kind for p in exact] == [p.kind for p in numeric] == ["Minimum", "Maximum"]
+    np.testing.assert_allclose(
+        [p.numeric for p in numeric], [[-(0.5**0.5), 0, 0], [0.5**0.5, 0, 0]], atol=1e-12
+    )
+    assert all(p.point[1] == 0.0 and p.point[2] == 0.0 for p in numeric)
