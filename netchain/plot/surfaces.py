@@ -97,7 +97,7 @@ def Plot3D(
     T3 = np.column_stack([T, fn(T[:, 0], T[:, 1])]) if len(T) else np.empty((0, 3))
 
     fig = new_figure(*figsize, dpi=dpi)
-    ax = fig.add_subplot(projection="3d")
+    ax = fig.add_subplot(projection="3d", computed_zorder=False)  # marks stay on top
     Zm = np.ma.masked_invalid(Z)
     ax.plot_surface(
         X, Y, Zm, cmap=matplotlib.colormaps[colormap], linewidth=0, antialiased=True, alpha=0.9
