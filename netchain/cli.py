@@ -4,6 +4,7 @@ netchain train                      # MLP on the bundled UCI digits, prints test
 netchain train --data mnist --images t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
 netchain evaluate digits-mlp.safetensors
 netchain info digits-mlp.safetensors
+netchain tour --out tour            # the course in six steps, pictures and index.html in tour/
 """
 
 from __future__ import annotations
@@ -167,6 +168,24 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tour(args: argparse.Namespace) -> int:
+    from netchain.tour import run_tour
+
+    start = time.perf_counter()
+    steps = run_tour(args.out)
+    checks = [c for s in steps for c in s.checks]
+    failed = [c for c in checks if not c.ok]
+    pictures = sum(len(s.pictures) for s in steps)
+    print()
+    print(
+        f"{len(checks) - len(failed)} of {len(checks)} checks hold; {pictures} pictures and "
+        f"index.html written to {Path(args.out).resolve()} in {time.perf_counter() - start:.1f} s"
+    )
+    for c in failed:
+        print(f"FAILED: {c.name} (difference {c.error:.2e}, tolerance {c.tolerance:.0e})")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from netchain.models import MODELS
 
@@ -219,6 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="a saved net")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "tour",
+        help="replay the course in six steps, printing results and writing pictures",
+        description="Replay the course: a neuron and a linear layer, gradients and gradient "
+        "descent, XOR, activation functions, backpropagation by hand (checked against "
+        "netchain.autodiff), and an MLP on the digits. Pictures and an index.html go to --out.",
+    )
+    p.add_argument(
+        "--out", default="netchain-tour", help="folder for the pictures (default: netchain-tour)"
+    )
+    p.set_defaults(func=cmd_tour)
     return parser
 
 

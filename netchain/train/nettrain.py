@@ -336,6 +336,18 @@ class NetTrainResults:
             raise KeyError(f"unknown NetTrain property {prop!r}; known: {sorted(self.PROPERTIES)}")
         return getattr(self, attr)
 
+    def loss_plot(self, **options: Any) -> Any:
+        """The training (and validation) loss per round as a figure: ``LossPlot(self)``.
+
+        Options are those of :func:`netchain.plot.LossPlot`. The import of netchain.plot is
+        inside this method on purpose: it is the one place below netchain.plot that uses it
+        (the house's layering keeps pictures on top), and Matplotlib is loaded only when a
+        picture is asked for.
+        """
+        from netchain.plot import LossPlot
+
+        return LossPlot(self, **options)
+
     def __repr__(self) -> str:
         val = (
             f", validation loss {self.validation_losses[-1]:.4g}" if self.validation_losses else ""
