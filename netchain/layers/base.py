@@ -71,12 +71,17 @@ class Context:
     params : dict or None
         The Tensors to compute with, keyed by ``id(layer)`` (set by the trainer); layers not
         found there compute with constants of their own arrays.
+    lengths : dict
+        Real lengths of padded sequence batches, keyed by ``id(tensor)`` with values
+        ``(tensor, lengths)`` (see :mod:`netchain.layers.structural`); empty when every
+        sequence has its full length.
     """
 
     training: bool = False
     rng: Any = None
     updates: dict = field(default_factory=dict)
     params: dict | None = None
+    lengths: dict = field(default_factory=dict)
 
 
 class Layer:
