@@ -9,8 +9,8 @@ Language's notation::
 
 Connections are a dict ``{source: destination}`` or a list of pairs (a tuple of more than two
 is a chain ``a -> b -> c``). A source or destination is a layer (its position from 1, or its
-name), a list of layers (several sources into one layer: ``["a", "b"] -> "cat"``), a port of
-the graph (``NetPort("Input")``, ``NetPort("Output2")``) or a port of a layer
+name), a list of layers (several sources into one layer: ``["a", "b"] -> "cat"``; one source
+into several layers: ``"a" -> ["b", "c"]``), a port of the graph (``NetPort("Input")``, ``NetPort("Output2")``) or a port of a layer
 (``NetPort(("lstm", "State"))``).
 
 Ports that are not connected become ports of the graph: inputs take their port's name
@@ -362,9 +362,11 @@ class NetGraph(Layer):
             if not sources:
                 raise ValueError(f"NetGraph: {trail}: no sources")
             resolved = [self._source(s, trail) for s in sources]
-            target = self._destination(dst, trail)
-            for s in resolved:
-                edges.append((s, target))
+            dests = list(dst) if isinstance(dst, list) else [dst]
+            for d in dests:
+                target = self._destination(d, trail)
+                for s in resolved:
+                    edges.append((s, target))
         return edges
 
     def _source(self, spec: Any, trail: str) -> tuple[Any, str]:
@@ -403,7 +405,7 @@ class NetGraph(Layer):
                 )
             return (i, port)
         if isinstance(spec, list | tuple):
-            raise ValueError(f"NetGraph: {trail}: a connection has one destination")
+            raise ValueError(f"NetGraph: {trail}: a destination is a layer or a port, got {spec!r}")
         return (self._index(spec, trail), None)
 
     def _wire(
@@ -444,8 +446,9 @@ class NetGraph(Layer):
                     free = [p for p in layer.input_ports if p not in feeds[i]]
                     if not free:
                         raise ValueError(
-                            f"NetGraph: {self._label(i)} gets more inputs than its ports "
-                            f"{list(layer.input_ports)}"
+                            f"NetGraph: input port {layer.input_ports[-1]!r} of "
+                            f"{self._label(i)} is connected twice (its input ports: "
+                            f"{list(layer.input_ports)})"
                         )
                     port = free[0]
             if port in feeds[i] and not (getattr(layer, "variadic", False) and port == "Input"):
@@ -1149,7 +1152,7 @@ class NetGraph(Layer):
             if dec is not None:
                 results[p] = dec.decode(v, prop, single)
                 continue
-            if prop not in (None, "Decision"):
+            if prop not in (None, "Decision") and not self.decoders:
                 raise ValueError(f"property {prop!r} needs an output decoder (NetDecoder)")
             results[p] = _unbatch(v, L, single)
         if len(results) == 1:
