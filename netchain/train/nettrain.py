@@ -131,13 +131,13 @@ def make_objective(
     ):
         C = out[-1]
         if (
-            Y.shape[1:] == out[:-1]
+            shape_fits(out[:-1], Y.shape[1:])
             and (loss is None or loss.target_form == "Index")
             and (Y.dtype.kind != "f" or Y.ndim == len(out))
         ):
             idx = _class_indices(Y, C, f"{name} outputs")
             return _cross_entropy("Index", isinstance(final, SoftmaxLayer)), xp.asarray(idx), False
-        if Y.shape[1:] == out:
+        if shape_fits(out, Y.shape[1:]):
             T = backend.as_float_array(Y, dtype)
             if T.min() < 0 or not np.allclose(backend.to_numpy(T.sum(axis=-1)), 1.0, atol=1e-4):
                 raise ValueError(f"{name}: probability targets must be non-negative and sum to 1")
@@ -149,7 +149,7 @@ def make_objective(
         )
     T = backend.as_float_array(Y, dtype)
     scalar = False
-    if T.shape[1:] != out:
+    if not shape_fits(out, T.shape[1:]):
         if out == (1,) and T.ndim == 1:
             T, scalar = T.reshape(n, 1), True
         else:
