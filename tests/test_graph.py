@@ -327,3 +327,15 @@ def test_saving_keeps_graphs_intact(tmp_path, rng):
     back = NetLoad(NetSave(nested, tmp_path / "nested.safetensors"))
     x = rng.standard_normal((3, 10))
     np.testing.assert_array_equal(back(x), nested(x))
+
+
+def test_information_and_saving_an_uninitialized_graph(tmp_path):
+    from netchain import NetInformation
+
+    g = NetGraph({"a": LinearLayer(2), "b": LinearLayer(3)}, {}, input={"Input1": 4, "Input2": 5})
+    assert NetInformation(g, "InputPorts") == {"Input1": (4,), "Input2": (5,)}
+    assert NetInformation(g, "OutputPorts") == {"Output1": (2,), "Output2": (3,)}
+    assert NetInformation(g, "LayersCount") == 2
+    with pytest.raises(ValueError, match="uninitialized arrays"):
+        NetSave(g, tmp_path / "g.safetensors")
+    assert not (tmp_path / "g.safetensors").exists()
