@@ -502,12 +502,16 @@ def NetTrain(
 
     Parameters
     ----------
-    net : NetChain
+    net : NetChain or NetGraph
         The net to train (uninitialised arrays are initialised with Kaiming's method from
         ``random_seed``); it is left unchanged.
     data
         A dict ``{input: output}``, a list of ``(input, output)`` pairs, a tuple ``(X, Y)``
         or ``{"Input": X, "Output": Y}``.
+        A NetGraph takes ``{port: array}``: an array for each of its input ports and targets
+        for one or more of its output ports (``{"Input1": X1, "Input2": X2, "Output": Y}``);
+        the loss is the sum of each such port's loss, chosen as for a chain ending in the
+        layer that feeds the port.
     prop : str, default "TrainedNet"
         What to return: "TrainedNet", "All" (a :class:`NetTrainResults`), or one of its
         properties ("RoundLossList", "ValidationLossList", "FinalRoundLoss", ...).
