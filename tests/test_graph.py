@@ -314,7 +314,8 @@ def test_saving_keeps_graphs_intact(tmp_path, rng):
     path = NetSave(g, tmp_path / "graph.safetensors")
     back = NetLoad(path)
     assert back.input_ports == g.input_ports and back.output_ports == g.output_ports
-    assert back.edges == g.edges
+    assert back.links == g.links
+    assert back.edges() == g.edges()
     data = {"Tokens": rng.standard_normal((4, 6, 2)), "Side": rng.standard_normal((4, 4))}
     a, b = g(data), back(data)
     assert list(a["Output"]) == list(b["Output"])

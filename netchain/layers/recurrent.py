@@ -38,8 +38,6 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
 from netchain import autodiff as ad
 from netchain.autodiff import Tensor
 from netchain.autodiff.recurrent import _serial_blas
@@ -85,8 +83,8 @@ def _orthogonal(n: int, rng: Any) -> Any:
     """A random orthogonal matrix: Q of the QR factorisation of a Gaussian matrix, its columns'
     signs fixed by R's diagonal so that it is uniformly (Haar) distributed (Mezzadri, 2007)."""
     with _serial_blas():  # a small LAPACK call: a second thread only waits (see the primitives)
-        q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))
+        q, r = xp.linalg.qr(xp.asarray(rng.standard_normal((n, n))))
+    return q * xp.sign(xp.diag(r))
 
 
 class _Recurrent(Layer):
@@ -165,9 +163,9 @@ class _Recurrent(Layer):
             limit = math.sqrt(6.0 / (shape[1] + n))
             values = rng.uniform(-limit, limit, shape)
         elif name == "StateWeights":
-            values = np.concatenate([_orthogonal(n, rng) for _ in range(self.gates)])
+            values = xp.concatenate([_orthogonal(n, rng) for _ in range(self.gates)])
         else:
-            values = np.zeros(shape)
+            values = xp.zeros(shape)
             self._bias_init(name, values)
         return xp.asarray(values, dtype=dtype)
 
@@ -346,15 +344,16 @@ class BasicRecurrentLayer(_Recurrent):
         return f"BasicRecurrentLayer[{self.n}, {self.activation}]"
 
 
-def _numpy(value: Any) -> np.ndarray:
-    """A NumPy copy of an array or of a tensor from another library (via its .numpy())."""
+def _numpy(value: Any) -> Any:
+    """A copy of an array, or of a tensor from another library (via its .numpy()), as an
+    array of the backend."""
     if hasattr(value, "detach"):
         value = value.detach()
     if hasattr(value, "cpu"):
         value = value.cpu()
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+    if hasattr(value, "numpy") and not isinstance(value, xp.ndarray):
         value = value.numpy()
-    return np.array(value, copy=True)
+    return xp.array(value, copy=True)
 
 
 def load_torch_weights(layer: Layer, state_dict: Mapping[str, Any], suffix: str = "_l0") -> Layer:
@@ -400,10 +399,10 @@ def load_torch_weights(layer: Layer, state_dict: Mapping[str, Any], suffix: str 
             f"({G}, F) and weight_hh of shape ({G}, {layer.n}), got {Wi.shape} and {Wh.shape}"
         )
     has_bias = keys["bias_ih"] in state_dict
-    bi = _numpy(state_dict[keys["bias_ih"]]) if has_bias else np.zeros(G, dtype=Wi.dtype)
-    bh = _numpy(state_dict[keys["bias_hh"]]) if has_bias else np.zeros(G, dtype=Wi.dtype)
+    bi = _numpy(state_dict[keys["bias_ih"]]) if has_bias else xp.zeros(G, dtype=Wi.dtype)
+    bh = _numpy(state_dict[keys["bias_hh"]]) if has_bias else xp.zeros(G, dtype=Wi.dtype)
     new = layer.copy()
-    dtype = Wi.dtype if Wi.dtype in (np.float32, np.float64) else np.float32
+    dtype = Wi.dtype if Wi.dtype in (xp.float32, xp.float64) else xp.float32
     new.set_array("InputWeights", Wi, dtype)
     new.set_array("StateWeights", Wh, dtype)
     if isinstance(layer, GatedRecurrentLayer):

@@ -20,8 +20,6 @@ from collections.abc import Callable, Sequence
 from functools import reduce
 from typing import Any
 
-import numpy as np
-
 from netchain import autodiff as ad
 from netchain.autodiff import Tensor
 from netchain.backend import xp
@@ -109,7 +107,7 @@ def pad_sequences(
     ValueError
         For no sequences, different trailing shapes, or a sequence longer than ``steps``.
     """
-    arrays = [np.asarray(s) for s in sequences]
+    arrays = [xp.asarray(s) for s in sequences]
     if not arrays:
         raise ValueError(f"{name}: no sequences")
     if any(a.ndim == 0 for a in arrays):
@@ -119,7 +117,7 @@ def pad_sequences(
         raise ValueError(
             f"{name}: sequences must share the shape of one step, got {sorted(tails)[:4]}"
         )
-    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    lengths = xp.asarray([len(a) for a in arrays], dtype=xp.int64)
     T = int(lengths.max()) if steps is None else int(steps)
     if lengths.max() > T:
         raise ValueError(
@@ -127,11 +125,11 @@ def pad_sequences(
         )
     if dtype is None:
         kinds = {a.dtype.kind for a in arrays}
-        dtype = arrays[0].dtype if kinds == {"f"} else np.float32
-    batch = np.zeros((len(arrays), T, *arrays[0].shape[1:]), dtype=dtype)
+        dtype = arrays[0].dtype if kinds == {"f"} else xp.float32
+    batch = xp.zeros((len(arrays), T, *arrays[0].shape[1:]), dtype=dtype)
     for k, a in enumerate(arrays):
         batch[k, : len(a)] = a
-    return xp.asarray(batch), xp.asarray(lengths)
+    return batch, lengths
 
 
 def _seq_shape(shape: Shape, layer: str, at_least: int = 1) -> Shape:

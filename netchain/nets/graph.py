@@ -533,7 +533,7 @@ class NetGraph(Layer):
             inputs.sort(key=lambda p: rank_in.get(p, len(rank_in)))
             outputs.sort(key=lambda p: rank_out.get(p, len(rank_out)))
         self.graph_outputs = graph_out
-        self.edges = resolved
+        self.links = resolved
         self.input_ports = tuple(inputs)
         self.output_ports = tuple(outputs)
         self._plans: dict[Any, list[int]] = {}
@@ -852,6 +852,23 @@ class NetGraph(Layer):
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
 
+    def edges(self) -> list[tuple[Any, Any]]:
+        """The connections as ``(source, target)`` pairs of layer names (as :meth:`children`
+        gives them), with "Input" and "Output" standing for the graph's own ports; each pair
+        once (the port-level connections are ``self.links``)."""
+
+        def name(e: tuple[Any, str], port_side: str) -> Any:
+            if e[0] is GRAPH:
+                return port_side
+            return self.names[e[0]] if self.named else e[0] + 1
+
+        pairs: list[tuple[Any, Any]] = []
+        for src, dst in self.links:
+            pair = (name(src, "Input"), name(dst, "Output"))
+            if pair not in pairs:
+                pairs.append(pair)
+        return pairs
+
     def uninitialized(self) -> list[str]:
         return [
             "/".join(map(str, (*path, n)))
@@ -868,7 +885,7 @@ class NetGraph(Layer):
         new.names = list(self.names)
         new.feeds = [{p: list(s) for p, s in f.items()} for f in self.feeds]
         new.graph_outputs = dict(self.graph_outputs)
-        new.edges = list(self.edges)
+        new.links = list(self.links)
         new.order = list(self.order)
         new._plans = {}
         new.declared = dict(self.declared)
@@ -1002,7 +1019,7 @@ class NetGraph(Layer):
         cached = getattr(self, "_consumed", None)
         if cached is None or len(cached) != len(self.layers):
             used: list[set[str]] = [set() for _ in self.layers]
-            for src, _ in self.edges:
+            for src, _ in self.links:
                 if src[0] is not GRAPH:
                     used[src[0]].add(src[1])
             cached = [tuple(sorted(u)) for u in used]
@@ -1204,7 +1221,7 @@ class NetGraph(Layer):
                     c.ljust(w) if k != 3 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))
                 )
             )
-        conns = [f"{self._endpoint_label(s)} -> {self._endpoint_label(d)}" for s, d in self.edges]
+        conns = [f"{self._endpoint_label(s)} -> {self._endpoint_label(d)}" for s, d in self.links]
         lines.append("  connections: " + ", ".join(conns))
         return "\n".join(lines)
 
@@ -1224,7 +1241,7 @@ class NetGraph(Layer):
             "type": "NetGraph",
             "names": self.names if self.named else None,
             "layers": [layer_to_json(layer) for layer in self.layers],
-            "edges": [[end(s), end(d)] for s, d in self.edges],
+            "edges": [[end(s), end(d)] for s, d in self.links],
             "inputs": {
                 p: None if s is None else ["Varying" if v is None else v for v in s]
                 for p, s in zip(self.input_ports, self.input_shapes)

@@ -92,7 +92,7 @@ def _descendants(g: NetGraph, i: int) -> set[int]:
         if j in seen:
             continue
         seen.add(j)
-        for src, dst in g.edges:
+        for src, dst in g.links:
             if src[0] == j and dst[0] is not GRAPH:
                 stack.append(dst[0])
     return seen
@@ -118,7 +118,7 @@ def _subgraph(g: NetGraph, keep: set[int], outputs: dict[str, tuple[int, str]] |
     shapes: dict[str, Any] = {}
     taken = set()
     made: dict[tuple[Any, str], str] = {}
-    for src, dst in g.edges:
+    for src, dst in g.links:
         if dst[0] is GRAPH or dst[0] not in keep:
             continue
         new_dst = (remap[dst[0]], dst[1])
@@ -138,7 +138,7 @@ def _subgraph(g: NetGraph, keep: set[int], outputs: dict[str, tuple[int, str]] |
             edges.append(((GRAPH, name), new_dst))
     out_names: list[str] = []
     if outputs is None:
-        for src, dst in g.edges:
+        for src, dst in g.links:
             if dst[0] is GRAPH and src[0] is not GRAPH and src[0] in keep:
                 edges.append(((remap[src[0]], src[1]), dst))
                 out_names.append(dst[1])
@@ -402,7 +402,7 @@ def _replace_path(node: Any, path: tuple[Any, ...], value: Any, fn: str) -> Any:
         outs = tuple(new_layer.output_ports) + tuple(
             getattr(new_layer, "optional_output_ports", ())
         )
-        for src, _ in node.edges:
+        for src, _ in node.links:
             if src[0] == i and src[1] not in outs:
                 raise ValueError(
                     f"{fn}: the new layer {new_layer.name} has no output port {src[1]!r} that "
@@ -515,13 +515,13 @@ def _inline(g: NetGraph, k: int, inner: NetGraph) -> NetGraph:
         return [(inner_map[src[0]], src[1])]
 
     edges: list[tuple[tuple[Any, str], tuple[Any, str]]] = []
-    for src, dst in g.edges:
+    for src, dst in g.links:
         if dst[0] == k:
             continue  # replaced by the inner connections below
         new_dst = dst if dst[0] is GRAPH else (outer_map[dst[0]], dst[1])
         for s in outer_src(src):
             edges.append((s, new_dst))
-    for src, dst in inner.edges:
+    for src, dst in inner.links:
         if dst[0] is GRAPH:
             continue
         for s in inner_src_to_outer(src):
