@@ -2,6 +2,8 @@
 
 netchain train                      # MLP on the bundled UCI digits, prints test accuracy
 netchain train --data mnist --images t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
+netchain train --net lstm --data mnist --images ... --labels ...   # sequential MNIST
+netchain train --net charlstm --data text --text tinyshakespeare.txt.gz
 netchain evaluate digits-mlp.safetensors
 netchain info digits-mlp.safetensors
 netchain tour --out tour            # the course in six steps, pictures and index.html in tour/
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-DATASETS = ("digits", "mnist")
+DATASETS = ("digits", "mnist", "text")
 
 
 @dataclass
@@ -100,6 +102,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--net {args.net} trains on --data {' or '.join(entry.data)}, not {args.data!r}"
         )
+    if args.data == "text":
+        return _train_text(args, entry)
     task = load_task(args.data, entry.input_form, args.images, args.labels)
     options = dict(entry.defaults.get(args.data, {}))
     if args.rounds is not None:
@@ -137,6 +141,58 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_text(args: argparse.Namespace, entry: Any) -> int:
+    """Train a language model on a text (its last 10% held out) and report the validation
+    cross-entropy per character and a sample."""
+    from netchain import NetSave, NetTrain
+    from netchain.models import rnn
+
+    if not args.text:
+        raise ValueError("--data text needs --text PATH (a text file; .gz is read as gzip)")
+    task = rnn.load_text_task(args.text)
+    X, Y = rnn.text_windows(task.train_ids, rnn.TEXT_STEPS)
+    options = dict(entry.defaults.get("text", {}))
+    if args.rounds is not None:
+        options["max_training_rounds"] = args.rounds
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    if args.learning_rate is not None:
+        options["learning_rate"] = args.learning_rate
+    net = entry.build((rnn.TEXT_STEPS,), task.vocabulary)
+    print(f"data: {task.description}")
+    print(f"      {len(X)} training windows of {rnn.TEXT_STEPS} characters")
+    print(net)
+    t0 = time.perf_counter()
+    results = NetTrain(
+        net,
+        (X, Y),
+        "All",
+        random_seed=args.seed,
+        training_progress_reporting=None if args.quiet else "ProgressBar",
+        **options,
+    )
+    trained = results.trained_net
+    ce = rnn.text_cross_entropy(trained, task.valid_ids)
+    print(
+        f"trained {results.rounds} rounds in {time.perf_counter() - t0:.1f} s "
+        f"(final loss {results.round_losses[-1]:.4f}, {results.examples_per_second:,.0f} windows/s)"
+    )
+    print(f"validation cross-entropy: {ce:.4f} nats per character ({ce / np.log(2):.3f} bits)")
+    text = rnn.sample(trained, task.vocabulary, "\n", 300, 0.8, random_seed=args.seed)
+    print("sample (temperature 0.8):\n" + text)
+    out = Path(args.out or f"text-{args.net}.safetensors")
+    meta = {
+        **task.metadata,
+        "net": args.net,
+        "seed": args.seed,
+        "vocabulary": "".join(task.vocabulary),
+        "validation_cross_entropy": ce,
+    }
+    NetSave(trained, out, metadata=meta)
+    print(f"saved the trained net to {out}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from netchain import NetLoad
 
@@ -145,6 +201,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = args.data or meta.get("data")
     if data is None:
         raise ValueError(f"{args.file} does not say what data it was trained on; give --data")
+    if data == "text":
+        from netchain.models import rnn
+
+        path = args.text or meta.get("text")
+        if not path:
+            raise ValueError(f"{args.file}: give --text PATH, the text it was trained on")
+        task = rnn.load_text_task(path, meta.get("valid_fraction", 0.1))
+        ce = rnn.text_cross_entropy(net, task.valid_ids)
+        print(f"data: {task.description}")
+        print(f"validation cross-entropy: {ce:.4f} nats per character ({ce / np.log(2):.3f} bits)")
+        return 0
     task = load_task(
         data,
         meta.get("input_form", "vector"),
@@ -208,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="digits", choices=DATASETS, help="data set (default: digits)")
     p.add_argument("--images", help="IDX file of images (for --data mnist)")
     p.add_argument("--labels", help="IDX file of labels (for --data mnist)")
+    p.add_argument("--text", help="a text file, .gz allowed (for --data text)")
     p.add_argument("--rounds", type=int, help="training rounds (default: per model and data)")
     p.add_argument("--batch-size", type=int, help="batch size (default: per model and data)")
     p.add_argument(
@@ -228,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", choices=DATASETS, help="data set (default: the one it was trained on)")
     p.add_argument("--images", help="IDX file of images (default: the one it was trained on)")
     p.add_argument("--labels", help="IDX file of labels (default: the one it was trained on)")
+    p.add_argument("--text", help="the text file (default: the one it was trained on)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(

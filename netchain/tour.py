@@ -258,7 +258,9 @@ def _step_xor(r: _Recorder) -> None:
     for text, layers, title in specs:
         trained = NetTrain(NetChain(layers), data, training_progress_reporting=None)
         out = np.asarray(trained(X), dtype=np.float64)
-        r.say(f"  {text:<28}" + "".join(f"{round(float(v), 4) + 0.0:9.4f}" for v in out))  # no "-0.0000"
+        r.say(
+            f"  {text:<28}" + "".join(f"{round(float(v), 4) + 0.0:9.4f}" for v in out)
+        )  # no "-0.0000"
         nets.append(trained)
         titles.append(f"{text.removeprefix('NetChain(')[:-1]}: {title}")
     A = np.column_stack([X, np.ones(4)])

@@ -1,5 +1,6 @@
 """The backpropagation engine: ``Tensor``, primitives with analytic backwards, ``grad``,
-``value_and_grad`` and the finite-difference ``check_grad``."""
+``value_and_grad`` and the finite-difference ``check_grad``; fused recurrent primitives (``lstm``,
+``gru``, ``rnn``) that run a whole sequence as one node of the tape."""
 
 from netchain.autodiff.functional import check_grad, grad, value_and_grad
 from netchain.autodiff.nn import (
@@ -47,6 +48,7 @@ from netchain.autodiff.ops import (
     transpose,
     where,
 )
+from netchain.autodiff.recurrent import gru, lstm, rnn, sequence_mask
 from netchain.autodiff.tensor import (
     Tensor,
     as_tensor,
@@ -75,11 +77,13 @@ __all__ = [
     "gelu",
     "getitem",
     "grad",
+    "gru",
     "is_grad_enabled",
     "linear",
     "log",
     "log_softmax",
     "logsumexp",
+    "lstm",
     "matmul",
     "max",
     "maximum",
@@ -94,7 +98,9 @@ __all__ = [
     "pow",
     "relu",
     "reshape",
+    "rnn",
     "selu",
+    "sequence_mask",
     "sigmoid",
     "softmax",
     "softmax_cross_entropy",

@@ -58,7 +58,8 @@ def format_shape(shape: Any) -> str:
 
 def shape_argument(value: Any, name: str) -> Shape | None:
     """Validate a size or shape argument: None, a positive int n (meaning ``(n,)``) or a tuple
-    of positive ints.
+    of positive ints, where "Varying" (or None) marks a sequence axis whose length may change
+    from batch to batch (stored as None).
 
     Raises
     ------
@@ -70,10 +71,16 @@ def shape_argument(value: Any, name: str) -> Shape | None:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
         return (int(value),)
     if isinstance(value, tuple | list) and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
+        (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1)
+        or v is None
+        or v == "Varying"
+        for v in value
     ):
-        return tuple(int(v) for v in value)
-    raise ValueError(f"{name} must be a positive int or a tuple of positive ints, got {value!r}")
+        return tuple(None if v is None or v == "Varying" else int(v) for v in value)
+    raise ValueError(
+        f"{name} must be a positive int or a tuple of positive ints (or 'Varying' for a "
+        f"sequence axis), got {value!r}"
+    )
 
 
 @dataclass
@@ -92,12 +99,17 @@ class Context:
     params : dict or None
         The Tensors to compute with, keyed by ``id(layer)`` (set by the trainer); layers not
         found there compute with constants of their own arrays.
+    lengths : dict
+        Real lengths of padded sequence batches, keyed by ``id(tensor)`` with values
+        ``(tensor, lengths)`` (see :mod:`netchain.layers.structural`); empty when every
+        sequence has its full length.
     """
 
     training: bool = False
     rng: Any = None
     updates: dict = field(default_factory=dict)
     params: dict | None = None
+    lengths: dict = field(default_factory=dict)
 
 
 class Layer:

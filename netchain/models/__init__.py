@@ -16,7 +16,7 @@ from typing import Any
 from netchain.layers import LinearLayer, Ramp, SoftmaxLayer
 from netchain.nets import NetChain, NetDecoder
 
-__all__ = ["MODELS", "ModelEntry", "mlp", "register"]
+__all__ = ["MODELS", "ModelEntry", "char_lstm", "lstm_classifier", "mlp", "register", "sample"]
 
 
 @dataclass
@@ -29,9 +29,10 @@ class ModelEntry:
     description : str
     build : callable
         ``build(input_shape, labels) -> NetChain`` for a classifier over ``labels``.
-    input_form : {"vector", "image", "sequence"}
-        How examples are presented: flattened vectors, (channels, height, width) images, or
-        (steps, features) sequences (an image's rows as time steps).
+    input_form : {"vector", "image", "sequence", "text"}
+        How examples are presented: flattened vectors, (channels, height, width) images,
+        (steps, features) sequences (an image's rows as time steps), or windows of character
+        indices of a text (``build((steps,), vocabulary)``; see :mod:`netchain.models.rnn`).
     data : tuple of str
         The data sets (``--data`` values) it accepts.
     defaults : dict
@@ -93,3 +94,6 @@ register(
         },
     )
 )
+
+# Architectures in their own modules register themselves when imported (last: they use the above).
+from netchain.models.rnn import char_lstm, lstm_classifier, sample  # noqa: E402

@@ -20,9 +20,15 @@ from netchain.layers import (
     format_shape,
     shape_argument,
 )
+from netchain.layers.structural import (
+    pad_sequences,
+    propagate_lengths,
+    sequence_lengths,
+    set_sequence_lengths,
+)
 from netchain.nets.decoders import NetDecoder
 
-__all__ = ["NetChain", "as_layer", "leaf_layers"]
+__all__ = ["NetChain", "as_layer", "leaf_layers", "shape_fits"]
 
 EVAL_CHUNK = 4096
 
@@ -57,6 +63,22 @@ def leaf_layers(
         return
     for name, child in children():
         yield from leaf_layers(child, (*prefix, name))
+
+
+def shape_fits(shape: Any, example: tuple[int, ...]) -> bool:
+    """Whether an example shape fits a port shape whose None axes take any length."""
+    return len(shape) == len(example) and all(s is None or s == e for s, e in zip(shape, example))
+
+
+def _ragged(x: Any, rank: int) -> bool:
+    """Whether ``x`` is a list of sequences of different lengths (for a port of rank ``rank``)."""
+    if not isinstance(x, list | tuple) or not x or rank < 1:
+        return False
+    try:
+        shapes = {xp.shape(v) for v in x}
+    except (TypeError, ValueError):
+        return False
+    return len(shapes) > 1 and all(len(s) == rank for s in shapes)
 
 
 class NetChain(Layer):
@@ -235,6 +257,10 @@ class NetChain(Layer):
                 return x
             if isinstance(layer, NetChain):
                 x = layer.run(x, ctx)
+            elif ctx.lengths and not getattr(layer, "sequence_aware", False):
+                y = layer.forward(arrays_for(layer, ctx), [x], ctx)
+                propagate_lengths(ctx, layer, [x], y)
+                x = y
             else:
                 x = layer.forward(arrays_for(layer, ctx), [x], ctx)
         return x
@@ -252,17 +278,27 @@ class NetChain(Layer):
         ValueError
             For an uninitialised net, ragged lists, NaN or infinity, or a wrong shape.
         """
+        X, single, _ = self.prepare_batch(x, name)
+        return X, single
+
+    def prepare_batch(self, x: Any, name: str = "input") -> tuple[Any, bool, Any]:
+        """As :meth:`prepare_input`, also accepting a list of sequences of different lengths
+        (padded into one batch): returns (batch, whether it was one example, lengths or None)."""
         missing = self.uninitialized()
         if missing:
             raise ValueError(
                 f"the net has uninitialized arrays ({', '.join(missing[:3])}"
                 f"{', ...' if len(missing) > 3 else ''}); use NetInitialize(net) or NetTrain"
             )
-        X = backend.as_float_array(x, self.dtype, name=name)
         shape = self.input_shape
-        if X.ndim == len(shape) and tuple(X.shape) == shape:
+        if shape and (shape[0] is None or len(shape) >= 2) and _ragged(x, len(shape)):
+            steps = shape[0]
+            X, lengths = pad_sequences(x, steps, self.dtype, name)
+        else:
+            X, lengths = backend.as_float_array(x, self.dtype, name=name), None
+        if X.ndim == len(shape) and shape_fits(shape, tuple(X.shape)):
             X, single = X[None], True
-        elif X.ndim == len(shape) + 1 and tuple(X.shape[1:]) == shape:
+        elif X.ndim == len(shape) + 1 and shape_fits(shape, tuple(X.shape[1:])):
             single = False
         else:
             raise ValueError(
@@ -273,7 +309,7 @@ class NetChain(Layer):
             raise ValueError(f"{name}: empty batch")
         if not bool(xp.all(xp.isfinite(X))):
             raise ValueError(f"{name} contains NaN or infinity")
-        return X, single
+        return X, single, lengths
 
     def evaluate(self, X: Any, ctx: Context | None = None) -> Any:
         """Outputs for a validated batch (no gradients), evaluated in chunks."""
@@ -284,17 +320,43 @@ class NetChain(Layer):
                 outs.append(self.run(constant(X[start : start + EVAL_CHUNK]), ctx).data)
         return outs[0] if len(outs) == 1 else xp.concatenate(outs)
 
-    def __call__(self, x: Any, prop: str | None = None) -> Any:
+    def _evaluate_ragged(self, X: Any, lengths: Any, prop: Any) -> Any:
+        """Outputs for a padded batch of sequences: one array per sequence, cut to its length
+        when the output is still a sequence."""
+        outs, out_lengths = [], []
+        with no_grad():
+            for start in range(0, X.shape[0], EVAL_CHUNK):
+                ctx = Context(training=False)
+                xt = constant(X[start : start + EVAL_CHUNK])
+                set_sequence_lengths(ctx, xt, lengths[start : start + EVAL_CHUNK])
+                y = self.run(xt, ctx)
+                outs.append(y.data)
+                out_lengths.append(sequence_lengths(ctx, y))
+        out = outs[0] if len(outs) == 1 else xp.concatenate(outs)
+        if self.decoder is not None:
+            return self.decoder.decode(out, prop, False)
+        if prop not in (None, "Decision"):
+            raise ValueError(f"property {prop!r} needs an output decoder (NetDecoder)")
+        out = backend.to_numpy(out)
+        if any(L is None for L in out_lengths):
+            return out
+        L = backend.to_numpy(xp.concatenate(out_lengths))
+        return [out[k, : int(n)] for k, n in enumerate(L)]
+
+    def __call__(self, x: Any, prop: Any = None) -> Any:
         """Apply the net to one example or a batch.
 
         Parameters
         ----------
         x : array_like
             One example of the input shape, or a batch with a leading batch axis. Integer and
-            uint8 data are cast to floating point.
-        prop : str, optional
+            uint8 data are cast to floating point. For a net on sequences, a list of sequences
+            of different lengths is padded into one batch and each gives what it gives alone
+            (outputs that are still sequences come back as a list, each cut to its length).
+        prop : str or NetPort, optional
             With a class decoder: "Decision" (default), "Probabilities" (a dict from label to
-            probability) or "TopProbabilities".
+            probability) or "TopProbabilities". A ``NetPort((layer, port))`` gives the values
+            of that port of an inner layer instead (e.g. ``NetPort((2, "Output"))``).
 
         Returns
         -------
@@ -302,7 +364,13 @@ class NetChain(Layer):
             The output (a NumPy array; the batch axis is dropped for one example), decoded when
             the net has an output decoder.
         """
-        X, single = self.prepare_input(x)
+        if prop is not None and not isinstance(prop, str):
+            from netchain.nets.graph import evaluate_port
+
+            return evaluate_port(self, x, prop)
+        X, single, lengths = self.prepare_batch(x)
+        if lengths is not None:
+            return self._evaluate_ragged(X, lengths, prop)
         out = self.evaluate(X)
         if self.decoder is not None:
             return self.decoder.decode(out, prop, single)

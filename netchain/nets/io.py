@@ -114,7 +114,7 @@ def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None
     """
     if not isinstance(net, Layer):
         raise TypeError(f"NetSave needs a net, got {type(net).__name__}")
-    missing = net.uninitialized() if isinstance(net, NetChain) else []
+    missing = net.uninitialized() if hasattr(net, "children") else []
     if missing:
         raise ValueError(
             f"NetSave: the net has uninitialized arrays: {missing[:3]}; train or initialize it first"

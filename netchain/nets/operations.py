@@ -187,5 +187,5 @@ def NetInformation(net: NetChain, prop: str | None = None) -> Any:
             return len(dims)
         return sum(math.prod(s) for s in dims.values())
     if prop == "InputPorts":
-        return {"Input": net.input_shape}
-    return {"Output": net.output_shape}
+        return dict(zip(net.input_ports, net.input_shapes))
+    return dict(zip(net.output_ports, net.output_shapes))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from netchain import autodiff as _ad
 from netchain import backend
 from netchain.autodiff import Tensor, constant, no_grad
 from netchain.autodiff import nn as F
@@ -24,7 +25,8 @@ from netchain.layers import (
     SoftmaxLayer,
     format_shape,
 )
-from netchain.nets import NetChain, NetDecoder, NetInitialize, leaf_layers
+from netchain.nets import NetChain, NetDecoder, NetGraph, NetInitialize, PortData, leaf_layers
+from netchain.nets.chain import shape_fits
 from netchain.train.data import parse_data
 from netchain.train.optimizers import Optimizer, make_optimizer
 
@@ -129,13 +131,13 @@ def make_objective(
     ):
         C = out[-1]
         if (
-            Y.shape[1:] == out[:-1]
+            shape_fits(out[:-1], Y.shape[1:])
             and (loss is None or loss.target_form == "Index")
             and (Y.dtype.kind != "f" or Y.ndim == len(out))
         ):
             idx = _class_indices(Y, C, f"{name} outputs")
             return _cross_entropy("Index", isinstance(final, SoftmaxLayer)), xp.asarray(idx), False
-        if Y.shape[1:] == out:
+        if shape_fits(out, Y.shape[1:]):
             T = backend.as_float_array(Y, dtype)
             if T.min() < 0 or not np.allclose(backend.to_numpy(T.sum(axis=-1)), 1.0, atol=1e-4):
                 raise ValueError(f"{name}: probability targets must be non-negative and sum to 1")
@@ -147,7 +149,7 @@ def make_objective(
         )
     T = backend.as_float_array(Y, dtype)
     scalar = False
-    if T.shape[1:] != out:
+    if not shape_fits(out, T.shape[1:]):
         if out == (1,) and T.ndim == 1:
             T, scalar = T.reshape(n, 1), True
         else:
@@ -182,6 +184,63 @@ def _cross_entropy(form: str, fused: bool) -> Objective:
     if fused:
         return Objective(name, True, F.softmax_cross_entropy)
     return Objective(name, False, F.cross_entropy)
+
+
+def _graph_data(net: NetGraph, data: Any, name: str) -> tuple[PortData, PortData]:
+    """A graph's data by port: ``{port: array}``, or for a graph with one input and one
+    output port any of NetTrain's data forms."""
+    if net.takes_port_data(data):
+        return net.port_data(data, name)
+    if len(net.input_ports) != 1 or len(net.output_ports) != 1:
+        raise ValueError(
+            f"{name}: a graph with input ports {list(net.input_ports)} and output ports "
+            f"{list(net.output_ports)} trains on a dict {{port: array}}, got {type(data).__name__}"
+        )
+    X, Y = parse_data(data, name)
+    return PortData({net.input_ports[0]: X}), PortData({net.output_ports[0]: Y})
+
+
+def _graph_shapes(net: NetGraph, X: PortData, Xv: PortData | None) -> None:
+    """Fix a graph's input shapes from the data (checking the validation set's)."""
+    shapes = {p: tuple(X[p].shape[1:]) for p in net.input_ports}
+    net.set_input_shapes(shapes, "data")
+    if Xv is not None:
+        for p in net.input_ports:
+            if tuple(Xv[p].shape[1:]) != shapes[p]:
+                raise ValueError(
+                    f"validation_set: port {p!r} has examples of shape "
+                    f"{format_shape(Xv[p].shape[1:])}, the training data {format_shape(shapes[p])}"
+                )
+
+
+def _graph_objective(
+    net: NetGraph, loss: Any, Y: PortData, name: str = "data"
+) -> tuple[Objective, PortData, list[str]]:
+    """The loss of a graph: the sum over the output ports that have targets of each port's
+    loss (chosen as for a chain ending in that port's layer)."""
+    parts: dict[str, Objective] = {}
+    targets: dict[str, Any] = {}
+    scalars: list[str] = []
+    for p in Y.keys():
+        obj, T, scalar = make_objective(net.port_view(p), loss, Y[p], f"{name} {p!r}")
+        parts[p], targets[p] = obj, T
+        if scalar:
+            scalars.append(p)
+    drop = frozenset(p for p, o in parts.items() if o.drop_final)
+    ports = list(parts)
+
+    def fn(z: Any, y: PortData) -> Tensor:
+        if not isinstance(z, dict):
+            z = {net.output_ports[0]: z}
+        losses = [parts[p](z[p], y[p]) for p in ports]
+        return losses[0] if len(losses) == 1 else _ad.sum(_ad.stack(losses))
+
+    label = (
+        " + ".join(f"{o.name} at {p!r}" for p, o in parts.items())
+        if len(parts) > 1
+        else parts[ports[0]].name
+    )
+    return Objective(label, drop, fn), PortData(targets), scalars  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- one step
@@ -229,7 +288,8 @@ class Trainer:
     def loss(self, xb: Any, yb: Any, training: bool = True) -> Tensor:
         """The loss of a batch (recorded for backward when training)."""
         self.ctx.training = training
-        z = self.net.run(constant(xb), self.ctx, self.objective.drop_final)
+        x = xb.tensors() if isinstance(xb, PortData) else constant(xb)
+        z = self.net.run(x, self.ctx, self.objective.drop_final)
         return self.objective(z, yb)
 
     def step(self, xb: Any, yb: Any, lr: float) -> float:
@@ -454,12 +514,16 @@ def NetTrain(
 
     Parameters
     ----------
-    net : NetChain
+    net : NetChain or NetGraph
         The net to train (uninitialised arrays are initialised with Kaiming's method from
         ``random_seed``); it is left unchanged.
     data
         A dict ``{input: output}``, a list of ``(input, output)`` pairs, a tuple ``(X, Y)``
         or ``{"Input": X, "Output": Y}``.
+        A NetGraph takes ``{port: array}``: an array for each of its input ports and targets
+        for one or more of its output ports (``{"Input1": X1, "Input2": X2, "Output": Y}``);
+        the loss is the sum of each such port's loss, chosen as for a chain ending in the
+        layer that feeds the port.
     prop : str, default "TrainedNet"
         What to return: "TrainedNet", "All" (a :class:`NetTrainResults`), or one of its
         properties ("RoundLossList", "ValidationLossList", "FinalRoundLoss", ...).
@@ -515,8 +579,9 @@ def NetTrain(
         is returned.
     """
     # ---- options first, so that a mistake costs nothing
-    if not isinstance(net, NetChain):
-        raise TypeError(f"NetTrain needs a NetChain, got {type(net).__name__}")
+    if not isinstance(net, NetChain | NetGraph):
+        raise TypeError(f"NetTrain needs a NetChain or NetGraph, got {type(net).__name__}")
+    graph = isinstance(net, NetGraph)
     if prop not in PROPS:
         raise ValueError(f"NetTrain prop must be one of {PROPS}, got {prop!r}")
     batch_size = _positive_int(batch_size, "batch_size")
@@ -548,7 +613,7 @@ def NetTrain(
     init_rng, split_rng, train_rng = rng.spawn(3)
 
     # ---- data
-    X, Y = parse_data(data)
+    X, Y = _graph_data(net, data, "data") if graph else parse_data(data)
     Xv = Yv = None
     if isinstance(validation_set, numbers.Real) and not isinstance(validation_set, bool):
         frac = float(validation_set)
@@ -565,20 +630,26 @@ def NetTrain(
         Xv, Yv = X[perm[:n_val]], Y[perm[:n_val]]
         X, Y = X[perm[n_val:]], Y[perm[n_val:]]
     elif validation_set is not None:
-        Xv, Yv = parse_data(validation_set, "validation_set")
+        Xv, Yv = (
+            _graph_data(net, validation_set, "validation_set")
+            if graph
+            else parse_data(validation_set, "validation_set")
+        )
 
     # ---- the net: shapes from the data, then arrays
     trained = net.copy()
-    example = tuple(X.shape[1:])
-    if trained.input_shape is None:
+    example = None if graph else tuple(X.shape[1:])
+    if graph:
+        _graph_shapes(trained, X, Xv)
+    elif trained.input_shape is None:
         trained.input = example
         trained._infer(example)
-    elif trained.input_shape != example:
+    elif not shape_fits(trained.input_shape, example):
         raise ValueError(
             f"data: the net's port 'Input' expects examples of shape "
             f"{format_shape(trained.input_shape)}, got {format_shape(example)}"
         )
-    if Xv is not None and tuple(Xv.shape[1:]) != example:
+    if Xv is not None and not graph and tuple(Xv.shape[1:]) != example:
         raise ValueError(
             f"validation_set: inputs have shape {format_shape(Xv.shape[1:])} per example, the "
             f"training data {format_shape(example)}"
@@ -586,12 +657,16 @@ def NetTrain(
     trained = NetInitialize(trained, "Kaiming", init_rng, working_precision=working_precision)
     dtype = trained.dtype
     X = X.astype(dtype, copy=False)
-    objective, T, scalar = make_objective(trained, loss, Y)
+    make = _graph_objective if graph else make_objective
+    objective, T, scalar = make(trained, loss, Y)
     Tv = None
     if Xv is not None:
         Xv = Xv.astype(dtype, copy=False)
-        _, Tv, _ = make_objective(trained, loss, Yv, "validation_set")
-    if scalar and trained.decoder is None:
+        _, Tv, _ = make(trained, loss, Yv, "validation_set")
+    if graph:
+        for p in scalar:
+            trained.decoders.setdefault(p, NetDecoder("Scalar"))
+    elif scalar and trained.decoder is None:
         trained.decoder = NetDecoder("Scalar")
 
     # ---- the loop
