@@ -11,14 +11,21 @@ vocabulary, on its own backpropagation engine over NumPy.
 
 from netchain.autodiff import Tensor, check_grad, grad, no_grad, value_and_grad
 from netchain.layers import (
+    BatchNormalizationLayer,
+    ConvolutionLayer,
     CrossEntropyLossLayer,
+    DeconvolutionLayer,
     DropoutLayer,
     ElementwiseLayer,
+    FlattenLayer,
     LinearLayer,
     LogisticSigmoid,
     MeanAbsoluteLossLayer,
     MeanSquaredLossLayer,
+    PaddingLayer,
+    PoolingLayer,
     Ramp,
+    ReshapeLayer,
     SoftmaxLayer,
     Tanh,
 )
@@ -36,9 +43,13 @@ from netchain.train import NetTrain, NetTrainResults
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchNormalizationLayer",
+    "ConvolutionLayer",
     "CrossEntropyLossLayer",
+    "DeconvolutionLayer",
     "DropoutLayer",
     "ElementwiseLayer",
+    "FlattenLayer",
     "LinearLayer",
     "LogisticSigmoid",
     "MeanAbsoluteLossLayer",
@@ -52,7 +63,10 @@ __all__ = [
     "NetSave",
     "NetTrain",
     "NetTrainResults",
+    "PaddingLayer",
+    "PoolingLayer",
     "Ramp",
+    "ReshapeLayer",
     "SoftmaxLayer",
     "Tanh",
     "Tensor",
