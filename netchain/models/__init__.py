@@ -16,7 +16,7 @@ from typing import Any
 from netchain.layers import LinearLayer, Ramp, SoftmaxLayer
 from netchain.nets import NetChain, NetDecoder
 
-__all__ = ["MODELS", "ModelEntry", "mlp", "register"]
+__all__ = ["MODELS", "ModelEntry", "digits_cnn", "lenet", "mlp", "register"]
 
 
 @dataclass
@@ -93,3 +93,6 @@ register(
         },
     )
 )
+
+# architectures in their own modules register themselves on import
+from netchain.models.cnn import digits_cnn, lenet  # noqa: E402
