@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-#: ../shared/data next to the repository root (present in CI and on developer machines).
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: ../shared/data next to the repository root (present in CI and on developer machines), or
+#: the folder named by the environment variable NETCHAIN_SHARED_DATA (e.g. for a git worktree
+#: that lives elsewhere).
+SHARED_DATA = Path(
+    os.environ.get("NETCHAIN_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 MNIST_IMAGES = SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz"
 MNIST_LABELS = SHARED_DATA / "mnist" / "t10k-labels-idx1-ubyte.gz"
 SHAKESPEARE = SHARED_DATA / "text" / "tinyshakespeare.txt.gz"
