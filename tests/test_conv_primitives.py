@@ -168,6 +168,7 @@ def test_convolution_matches_torch(xs, ws, kw, pads, rng, layout):
     )
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 def test_convolution_same_and_per_side_padding_match_torch(rng, layout):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
@@ -357,3 +358,13 @@ def test_convolution_without_recording_and_repeated(rng):
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_large_batches_without_recording_go_in_chunks(rng, monkeypatch):
+    x = rng.standard_normal((7, 2, 6, 5))
+    w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    whole = convolution(Tensor(x, requires_grad=True), w, b, padding=1, stride=(2, 1)).data
+    monkeypatch.setattr(conv_module, "MAX_COLUMNS", 2 * 18 * 15)  # two examples at a time
+    with no_grad():
+        chunked = convolution(x, w, b, padding=1, stride=(2, 1)).data
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12)

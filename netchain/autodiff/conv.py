@@ -63,10 +63,15 @@ __all__ = [
 
 POOLING_FUNCTIONS = ("Max", "Mean", "Total")
 
-#: Per-example products (output channels x C k.. x positions) up to this size are computed
-#: example by example (a batched product); larger ones as one product for the whole batch.
-#: OpenBLAS runs products below 4 x 65536 multiply-adds on one thread.
-SMALL_PRODUCT = 1 << 18
+#: Per-example products (output channels x C k.. x positions) up to this many multiply-adds
+#: are computed example by example (one batched call); larger ones as one product for the
+#: whole batch. OpenBLAS computes products below 2 x 4 x 65536 multiply-adds on one thread,
+#: so the small ones never wait for a second thread (which costs dearly on a busy machine).
+SMALL_PRODUCT = 1 << 19
+
+#: Without gradient recording, a convolution whose column buffer would exceed this many
+#: elements (64 MiB in float32) goes through the batch a chunk of examples at a time.
+MAX_COLUMNS = 1 << 24
 
 
 # ---------------------------------------------------------------------- argument handling
@@ -111,7 +116,7 @@ def normalize_padding(
     ----------
     padding : int, sequence of ints, sequence of (before, after) pairs, or "Same"
         An int pads every side alike; one int per dimension pads both ends of it; pairs give
-        each side. "Same" chooses the padding (extra element at the end when the total is
+        each side (in 1-D a bare pair (before, after) is accepted too). "Same" chooses the padding (extra element at the end when the total is
         odd) that makes the output size ceil(input size / stride), the input size itself for
         stride 1, as TensorFlow's and Keras's "same".
     d : int
@@ -138,6 +143,13 @@ def normalize_padding(
         if padding < 0:
             raise ValueError(f"{name} must be non-negative, got {padding}")
         return ((int(padding), int(padding)),) * d
+    if (
+        d == 1
+        and isinstance(padding, tuple | list)
+        and len(padding) == 2
+        and all(isinstance(p, numbers.Integral) for p in padding)
+    ):
+        padding = [tuple(padding)]  # 1-D: a bare (before, after) pair
     if isinstance(padding, tuple | list) and len(padding) == d:
         pairs = []
         for p in padding:
@@ -199,12 +211,20 @@ def _check_input(x: Tensor, name: str, min_d: int = 1) -> int:
     return d
 
 
-def _zero_pad(a: Any, padding: tuple[tuple[int, int], ...], value: float = 0.0) -> Any:
-    """``a`` (N, C, *S) with its spatial dimensions padded by a constant (no copy if no padding)."""
+def _zero_pad(
+    a: Any, padding: tuple[tuple[int, int], ...], value: float = 0.0, scratch: bool = False
+) -> Any:
+    """``a`` (N, C, *S) with its spatial dimensions padded by a constant (no copy if no
+    padding); with ``scratch`` the padded copy is a reusable buffer (give it back)."""
     if not any(lo or hi for lo, hi in padding):
         return a
     N, C, *S = a.shape
-    out = xp.full((N, C, *(n + lo + hi for n, (lo, hi) in zip(S, padding))), value, a.dtype)
+    shape = (N, C, *(n + lo + hi for n, (lo, hi) in zip(S, padding)))
+    if scratch:
+        out = _scratch.take(shape, a.dtype)
+        out.fill(value)
+    else:
+        out = xp.full(shape, value, a.dtype)
     out[(slice(None), slice(None), *(slice(lo, lo + n) for n, (lo, _) in zip(S, padding)))] = a
     return out
 
@@ -332,11 +352,13 @@ class _Grid:
         d = self.d
         shape = (N, C, *self.kernel) if self.batch_first else (C, *self.kernel, N)
         cols = _scratch.take((*shape, *self.small), a.dtype)
-        padded = _zero_pad(a, self.pads)
+        padded = _zero_pad(a, self.pads, scratch=True)
         view = _windows(padded, self.kernel, self.stride, self.dilation)  # (N, C, *out, *k)
         kaxes, oaxes = tuple(range(2 + d, 2 + 2 * d)), tuple(range(2, 2 + d))
         order = (0, 1, *kaxes, *oaxes) if self.batch_first else (1, *kaxes, 0, *oaxes)
         xp.copyto(cols, view.transpose(order))
+        if padded is not a:
+            _scratch.give(padded)
         return cols
 
     def col2im(self, cols: Any) -> Any:
@@ -388,6 +410,10 @@ class _Grid:
 
 
 # ---------------------------------------------------------------------- convolution
+
+
+def _unused(g: Any) -> tuple[Any, ...]:  # pragma: no cover - never recorded
+    raise RuntimeError("this result was computed without gradient recording")
 
 
 def convolution(
@@ -480,6 +506,16 @@ def convolution(
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
     og = n_out // groups
     K = cg * math.prod(kernel)
+    recording = is_grad_enabled() and any(t.requires_grad for t in (x, w, b) if t is not None)
+    per_example = C * math.prod(kernel) * math.prod(out)
+    if not recording and N > 1 and N * per_example > MAX_COLUMNS:
+        # evaluation of a large batch: bound the column buffer by going a chunk at a time
+        step = max(1, MAX_COLUMNS // per_example)
+        kw = dict(stride=stride, padding=pads, dilation=dilation, groups=groups)
+        parts = [convolution(X[i : i + step], w, b, **kw)._data for i in range(0, N, step)]
+        return make_result(
+            xp.concatenate(parts), (x, w) if b is None else (x, w, b), _unused, "convolution"
+        )
     # small per-example products: one product per example (a batched call, example-major
     # layout); large ones: one product per group for the whole batch (channel-major layout)
     batch_first = og * K * math.prod(out) <= SMALL_PRODUCT
@@ -501,7 +537,7 @@ def convolution(
             xp.matmul(W3[i], c[i], out=Y2[i])
         Y = grid.batch_major(Y2.reshape(n_out, M), bias)
         _scratch.give(Y2)
-    if not (is_grad_enabled() and any(t.requires_grad for t in (x, w, b) if t is not None)):
+    if not recording:
         _scratch.give(cols)
 
     def backward(g: Any) -> tuple[Any, ...]:
