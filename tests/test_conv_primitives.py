@@ -368,3 +368,22 @@ def test_large_batches_without_recording_go_in_chunks(rng, monkeypatch):
     with no_grad():
         chunked = convolution(x, w, b, padding=1, stride=(2, 1)).data
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("limit", [0, 1 << 40])
+def test_gradients_survive_later_calls(rng, monkeypatch, limit):
+    # reused scratch buffers (arrays of 64 KiB and more) must never be handed out while a
+    # result still holds them
+    monkeypatch.setattr(conv_module, "SMALL_PRODUCT", limit)
+    x = rng.standard_normal((8, 4, 20, 20))
+    w = rng.standard_normal((2, 4, 3, 3))
+    t = Tensor(x, requires_grad=True)
+    convolution(t, w).backward(np.ones((8, 2, 18, 18)))
+    first = t.grad.copy()
+    for _ in range(3):
+        other = Tensor(rng.standard_normal((8, 4, 20, 20)), requires_grad=True)
+        convolution(other, rng.standard_normal((2, 4, 3, 3))).backward(
+            rng.standard_normal((8, 2, 18, 18))
+        )
+        deconvolution(rng.standard_normal((8, 4, 18, 18)), rng.standard_normal((4, 4, 3, 3)))
+    np.testing.assert_array_equal(t.grad, first)

@@ -380,7 +380,8 @@ class _Grid:
                 dst[...] = self._slot(cols, offs)
         grid = _crop(acc, self.pads)
         out = xp.ascontiguousarray(grid if self.batch_first else grid.swapaxes(0, 1))
-        _scratch.give(acc)
+        if out is not acc:  # (acc itself is the result when nothing needs cutting or swapping)
+            _scratch.give(acc)
         return out
 
     def rows(self, a: Any) -> Any:

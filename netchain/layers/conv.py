@@ -94,7 +94,7 @@ def _dims_of(spec: Any) -> int | None:
     return len(spec) if isinstance(spec, tuple) else None
 
 
-def _spatial(shape: Shape, specs: dict[str, Any], layer: str) -> tuple[int, tuple[int, ...]]:
+def _spatial(shape: Shape, specs: dict[str, Any]) -> tuple[int, tuple[int, ...]]:
     """Split an example shape (C, *S) and check it against the dimensionality of the specs."""
     if any(s is None for s in shape):
         raise ShapeError(f"port 'Input' needs a fixed shape, got {format_shape(shape)}")
@@ -269,7 +269,6 @@ class ConvolutionLayer(Layer):
                 if not isinstance(self.padding_size, str)
                 else None,
             },
-            self.name,
         )
         d = len(S)
         kernel = normalize_tuple(self.kernel, d, "kernel")
@@ -436,7 +435,6 @@ class DeconvolutionLayer(Layer):
         C, S = _spatial(
             shape,
             {"kernel": self.kernel, "stride": self.stride, "padding_size": self.padding_size},
-            self.name,
         )
         d = len(S)
         kernel = normalize_tuple(self.kernel, d, "kernel")
@@ -534,7 +532,6 @@ class PoolingLayer(Layer):
         C, S = _spatial(
             shape,
             {"kernel": self.kernel, "stride": self.stride, "padding_size": self.padding_size},
-            self.name,
         )
         d = len(S)
         kernel = normalize_tuple(self.kernel, d, "kernel")
