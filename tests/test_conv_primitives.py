@@ -371,19 +371,28 @@ def test_large_batches_without_recording_go_in_chunks(rng, monkeypatch):
 
 
 @pytest.mark.parametrize("limit", [0, 1 << 40])
-def test_gradients_survive_later_calls(rng, monkeypatch, limit):
+@pytest.mark.parametrize("n, c, size, pads", [(8, 4, 20, 0), (1, 4, 64, 0), (2, 1, 64, 1)])
+def test_gradients_survive_later_calls(rng, monkeypatch, limit, n, c, size, pads):
     # reused scratch buffers (arrays of 64 KiB and more) must never be handed out while a
-    # result still holds them
+    # result still holds them (or a view of them)
     monkeypatch.setattr(conv_module, "SMALL_PRODUCT", limit)
-    x = rng.standard_normal((8, 4, 20, 20))
-    w = rng.standard_normal((2, 4, 3, 3))
+    x = rng.standard_normal((n, c, size, size))
+    out = size + 2 * pads - 2
     t = Tensor(x, requires_grad=True)
-    convolution(t, w).backward(np.ones((8, 2, 18, 18)))
-    first = t.grad.copy()
+    convolution(t, rng.standard_normal((2, c, 3, 3)), padding=pads).backward(
+        np.ones((n, 2, out, out))
+    )
+    y = deconvolution(
+        rng.standard_normal((n, 2, out, out)), rng.standard_normal((2, c, 3, 3)), padding=pads
+    )
+    first, first_y = t.grad.copy(), y.data.copy()
     for _ in range(3):
-        other = Tensor(rng.standard_normal((8, 4, 20, 20)), requires_grad=True)
-        convolution(other, rng.standard_normal((2, 4, 3, 3))).backward(
-            rng.standard_normal((8, 2, 18, 18))
+        other = Tensor(rng.standard_normal(x.shape), requires_grad=True)
+        convolution(other, rng.standard_normal((2, c, 3, 3)), padding=pads).backward(
+            rng.standard_normal((n, 2, out, out))
         )
-        deconvolution(rng.standard_normal((8, 4, 18, 18)), rng.standard_normal((4, 4, 3, 3)))
+        deconvolution(
+            rng.standard_normal((n, 2, out, out)), rng.standard_normal((2, c, 3, 3)), padding=pads
+        )
     np.testing.assert_array_equal(t.grad, first)
+    np.testing.assert_array_equal(y.data, first_y)

@@ -380,7 +380,7 @@ class _Grid:
                 dst[...] = self._slot(cols, offs)
         grid = _crop(acc, self.pads)
         out = xp.ascontiguousarray(grid if self.batch_first else grid.swapaxes(0, 1))
-        if out is not acc:  # (acc itself is the result when nothing needs cutting or swapping)
+        if out.base is None and out is not acc:  # else the result is acc or a view of it
             _scratch.give(acc)
         return out
 
