@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-#: ../shared/data next to the repository root (present in CI and on developer machines).
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: ../shared/data next to the repository root (present in CI and on developer machines), or
+#: the folder named by the environment variable NETCHAIN_SHARED_DATA (e.g. for a git worktree
+#: that lives elsewhere).
+SHARED_DATA = Path(
+    os.environ.get("NETCHAIN_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 MNIST_IMAGES = SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz"
 MNIST_LABELS = SHARED_DATA / "mnist" / "t10k-labels-idx1-ubyte.gz"
 SHAKESPEARE = SHARED_DATA / "text" / "tinyshakespeare.txt.gz"
+
+
+_BLAS_LIMIT = None
+
+
+def pytest_configure(config):
+    """One BLAS thread per pytest-xdist worker.
+
+    With ``-n 2`` each worker is its own process; two workers with two OpenBLAS threads each
+    oversubscribe a 2-core machine, and a BLAS call then waits for a descheduled, spinning
+    thread (small products measured 10-100x slower). Variables are set for libraries loaded
+    later (PyTorch reads OMP_NUM_THREADS when it is imported).
+    """
+    global _BLAS_LIMIT
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = "1"
+        from threadpoolctl import threadpool_limits
+
+        _BLAS_LIMIT = threadpool_limits(1)
 
 
 @pytest.fixture

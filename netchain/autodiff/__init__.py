@@ -2,6 +2,13 @@
 ``value_and_grad`` and the finite-difference ``check_grad``; fused recurrent primitives (``lstm``,
 ``gru``, ``rnn``) that run a whole sequence as one node of the tape."""
 
+from netchain.autodiff.conv import (
+    batch_normalization,
+    convolution,
+    deconvolution,
+    pad,
+    pooling,
+)
 from netchain.autodiff.functional import check_grad, grad, value_and_grad
 from netchain.autodiff.nn import (
     binary_cross_entropy,
@@ -63,13 +70,16 @@ __all__ = [
     "abs",
     "add",
     "as_tensor",
+    "batch_normalization",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "check_grad",
     "clip",
     "concatenate",
     "constant",
+    "convolution",
     "cross_entropy",
+    "deconvolution",
     "div",
     "elu",
     "enable_grad",
@@ -95,6 +105,8 @@ __all__ = [
     "mul",
     "neg",
     "no_grad",
+    "pad",
+    "pooling",
     "pow",
     "relu",
     "reshape",

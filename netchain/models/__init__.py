@@ -16,7 +16,17 @@ from typing import Any
 from netchain.layers import LinearLayer, Ramp, SoftmaxLayer
 from netchain.nets import NetChain, NetDecoder
 
-__all__ = ["MODELS", "ModelEntry", "char_lstm", "lstm_classifier", "mlp", "register", "sample"]
+__all__ = [
+    "MODELS",
+    "ModelEntry",
+    "char_lstm",
+    "digits_cnn",
+    "lenet",
+    "lstm_classifier",
+    "mlp",
+    "register",
+    "sample",
+]
 
 
 @dataclass
@@ -96,4 +106,5 @@ register(
 )
 
 # Architectures in their own modules register themselves when imported (last: they use the above).
+from netchain.models.cnn import digits_cnn, lenet  # noqa: E402
 from netchain.models.rnn import char_lstm, lstm_classifier, sample  # noqa: E402
