@@ -296,7 +296,8 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of highest mean probability (ties: the smallest label)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RandomForestRegressor(RegressorMixin, _BaseForest):

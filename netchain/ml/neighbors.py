@@ -323,7 +323,8 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
         -------
         ndarray of shape (n_queries,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):

@@ -766,7 +766,8 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
 
     def predict(self, X: Any) -> np.ndarray:
         """The majority class of each sample's leaf (ties: the smallest label)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class DecisionTreeRegressor(RegressorMixin, _BaseTree):
