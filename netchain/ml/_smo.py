@@ -27,7 +27,8 @@ Two devices keep the cost down, as in LIBSVM (Chang & Lin, 2011, section 5):
   ``10 * tol``.
 
 Kernel rows are computed inside the compiled loop from the rows of ``X`` ("linear", "poly",
-"rbf", "sigmoid"), or read from a precomputed kernel matrix.
+"rbf", "sigmoid"), or gathered from a precomputed kernel matrix (possibly a larger one, of which
+``index`` names the rows).
 
 Interface
 ---------
@@ -35,6 +36,7 @@ Interface
 
     res = solve_dual(p, y, C, X=X, kernel="rbf", gamma=0.1)         # kernel rows from X
     res = solve_dual(p, y, C, K=K)                                   # a precomputed (n, n) K
+    res = solve_dual(p, y, C, K=K, index=rows)                       # rows of a larger K
     res.alpha, res.rho, res.n_iter, res.objective, res.gradient, res.converged
 
 The equality constraint's value ``Delta`` is the one that the starting point ``alpha0`` gives
@@ -112,8 +114,14 @@ def _ipow(v, degree):
 
 
 @njit(cache=True, fastmath=True)
-def _fill_row(X, i, idx, m, kid, gamma, coef0, degree, out):
-    """out[t] = K(x_i, x_t) for t in idx[:m]."""
+def _fill_row(X, K, index, i, idx, m, kid, gamma, coef0, degree, out):
+    """out[t] = K(x_i, x_t) for t in idx[:m] (for a precomputed K: K[index[i], index[t]])."""
+    if kid == 4:
+        Ki = K[index[i]]
+        for k in range(m):
+            t = idx[k]
+            out[t] = Ki[index[t]]
+        return
     d = X.shape[1]
     xi = X[i]
     if kid == 2:
@@ -152,12 +160,12 @@ def _fill_row(X, i, idx, m, kid, gamma, coef0, degree, out):
 
 
 @njit(cache=True)
-def _kernel_diag(X, K, kid, gamma, coef0, degree):
-    n = K.shape[0] if kid == 4 else X.shape[0]
+def _kernel_diag(X, K, index, kid, gamma, coef0, degree):
+    n = index.shape[0] if kid == 4 else X.shape[0]
     qd = np.empty(n)
     if kid == 4:
         for t in range(n):
-            qd[t] = K[t, t]
+            qd[t] = K[index[t], index[t]]
         return qd
     d = X.shape[1]
     for t in range(n):
@@ -177,7 +185,7 @@ def _kernel_diag(X, K, kid, gamma, coef0, degree):
 
 
 @njit(cache=True)
-def _add_kernel_products(X, K, kid, gamma, coef0, degree, y, targets, cols, coef, G):
+def _add_kernel_products(X, K, index, kid, gamma, coef0, degree, y, targets, cols, coef, G):
     """G[t] += y[t] * sum_b coef[b] K(x_t, x_cols[b]) for t in targets, by matrix products."""
     nt = targets.shape[0]
     nc = cols.shape[0]
@@ -186,9 +194,10 @@ def _add_kernel_products(X, K, kid, gamma, coef0, degree, y, targets, cols, coef
     if kid == 4:
         for a in range(nt):
             t = targets[a]
+            Kt = K[index[t]]
             s = 0.0
             for b in range(nc):
-                s += coef[b] * K[t, cols[b]]
+                s += coef[b] * Kt[index[cols[b]]]
             G[t] += y[t] * s
         return
     d = X.shape[1]
@@ -276,7 +285,9 @@ def _select_i(active, m_act, y, alpha, C, G):
 
 
 @njit(cache=True)
-def _unshrink(X, K, kid, gamma, coef0, degree, y, alpha, G, is_active, epoch_of, snaps, n_epochs):
+def _unshrink(
+    X, K, index, kid, gamma, coef0, degree, y, alpha, G, is_active, epoch_of, snaps, n_epochs
+):
     """Bring the gradient of every set-aside variable up to date and make all active.
 
     A variable set aside at shrink event e had an exact gradient for the alphas of snapshot e;
@@ -309,7 +320,7 @@ def _unshrink(X, K, kid, gamma, coef0, degree, y, alpha, G, is_active, epoch_of,
                 cols[c] = j
                 coef[c] = (alpha[j] - snaps[e, j]) * y[j]
                 c += 1
-        _add_kernel_products(X, K, kid, gamma, coef0, degree, y, targets, cols, coef, G)
+        _add_kernel_products(X, K, index, kid, gamma, coef0, degree, y, targets, cols, coef, G)
     is_active[:] = True
     epoch_of[:] = -1
 
@@ -319,6 +330,7 @@ def _kernel_row(
     i,
     X,
     K,
+    index,
     kid,
     gamma,
     coef0,
@@ -347,7 +359,7 @@ def _kernel_row(
                 s = q
         if row_of[s] >= 0:
             slot_of[row_of[s]] = -1
-    _fill_row(X, i, active, n_act, kid, gamma, coef0, degree, cache[s])
+    _fill_row(X, K, index, i, active, n_act, kid, gamma, coef0, degree, cache[s])
     slot_of[i] = s
     row_of[s] = i
     stamp[s] = clock
@@ -357,9 +369,11 @@ def _kernel_row(
 
 
 @njit(cache=True)
-def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrinking, max_iter):
+def _solve(
+    X, K, index, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrinking, max_iter
+):
     n = y.shape[0]
-    qd = _kernel_diag(X, K, kid, gamma, coef0, degree)
+    qd = _kernel_diag(X, K, index, kid, gamma, coef0, degree)
     G = p.copy()
     n_sv = 0
     for j in range(n):
@@ -374,7 +388,7 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
                 cols[c] = j
                 coef[c] = alpha[j] * y[j]
                 c += 1
-        _add_kernel_products(X, K, kid, gamma, coef0, degree, y, np.arange(n), cols, coef, G)
+        _add_kernel_products(X, K, index, kid, gamma, coef0, degree, y, np.arange(n), cols, coef, G)
 
     active = np.arange(n)
     n_act = n
@@ -383,9 +397,7 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
     snaps = np.empty((4, n))
     n_epochs = 0
 
-    # kernel-row cache (in the dtype of K; unused for a precomputed kernel)
-    if kid == 4:
-        n_slots = 1
+    # kernel-row cache, in the dtype of K
     cache = np.empty((n_slots, n), dtype=K.dtype)
     slot_of = -np.ones(n, dtype=np.int64)
     row_of = -np.ones(n_slots, dtype=np.int64)
@@ -412,6 +424,7 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
                     _unshrink(
                         X,
                         K,
+                        index,
                         kid,
                         gamma,
                         coef0,
@@ -461,30 +474,28 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
         # kernel row of i
         Ki = cache[0]
         if i >= 0:
-            if kid == 4:
-                Ki = K[i]
-            else:
-                clock += 1
-                s = _kernel_row(
-                    i,
-                    X,
-                    K,
-                    kid,
-                    gamma,
-                    coef0,
-                    degree,
-                    active,
-                    n_act,
-                    cache,
-                    slot_of,
-                    row_of,
-                    stamp,
-                    full,
-                    gen,
-                    cur_gen,
-                    clock,
-                )
-                Ki = cache[s]
+            clock += 1
+            s = _kernel_row(
+                i,
+                X,
+                K,
+                index,
+                kid,
+                gamma,
+                coef0,
+                degree,
+                active,
+                n_act,
+                cache,
+                slot_of,
+                row_of,
+                stamp,
+                full,
+                gen,
+                cur_gen,
+                clock,
+            )
+            Ki = cache[s]
 
         # --- j by the second-order rule
         j = -1
@@ -514,6 +525,7 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
                 _unshrink(
                     X,
                     K,
+                    index,
                     kid,
                     gamma,
                     coef0,
@@ -542,31 +554,28 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
         n_iter += 1
 
         # kernel row of j (i's slot is the most recent, so it is not evicted)
-        Kj = cache[0]
-        if kid == 4:
-            Kj = K[j]
-        else:
-            clock += 1
-            s = _kernel_row(
-                j,
-                X,
-                K,
-                kid,
-                gamma,
-                coef0,
-                degree,
-                active,
-                n_act,
-                cache,
-                slot_of,
-                row_of,
-                stamp,
-                full,
-                gen,
-                cur_gen,
-                clock,
-            )
-            Kj = cache[s]
+        clock += 1
+        s = _kernel_row(
+            j,
+            X,
+            K,
+            index,
+            kid,
+            gamma,
+            coef0,
+            degree,
+            active,
+            n_act,
+            cache,
+            slot_of,
+            row_of,
+            stamp,
+            full,
+            gen,
+            cur_gen,
+            clock,
+        )
+        Kj = cache[s]
 
         # --- the two-variable step along d_i = y_i t, d_j = -y_j t
         a_ij = qd[i] + qd[j] - 2.0 * Ki[j]
@@ -609,7 +618,20 @@ def _solve(X, K, kid, gamma, coef0, degree, y, p, C, alpha, tol, n_slots, shrink
 
     if n_act < n:  # stopped by max_iter while shrunk
         _unshrink(
-            X, K, kid, gamma, coef0, degree, y, alpha, G, is_active, epoch_of, snaps, n_epochs
+            X,
+            K,
+            index,
+            kid,
+            gamma,
+            coef0,
+            degree,
+            y,
+            alpha,
+            G,
+            is_active,
+            epoch_of,
+            snaps,
+            n_epochs,
         )
 
     # --- the offset rho
@@ -682,6 +704,7 @@ def solve_dual(
     *,
     X: Any = None,
     K: Any = None,
+    index: Any = None,
     kernel: str = "rbf",
     gamma: float = 1.0,
     coef0: float = 0.0,
@@ -704,9 +727,13 @@ def solve_dual(
         Upper bounds, non-negative (a zero bound pins its variable at 0).
     X : ndarray of shape (n, d), optional
         Rows from which kernel values are computed; required unless ``K`` is given.
-    K : ndarray of shape (n, n), optional
+    K : ndarray of shape (n, n) or (m, m), optional
         A precomputed kernel matrix (then ``kernel``, ``gamma``, ``coef0``, ``degree`` are
-        ignored and no cache is needed).
+        ignored).
+    index : array-like of shape (n,), optional
+        With ``K``: the rows of ``K`` that are the problem's variables (so that one kernel
+        matrix serves several subproblems, e.g. the pairs of a one-vs-one machine, uncopied).
+        Default: all of them, in order (``K`` must then be (n, n)).
     kernel : {"linear", "poly", "rbf", "sigmoid"}, default "rbf"
     gamma : float, default 1.0
         Kernel coefficient (already resolved; see :func:`netchain.ml.base.resolve_gamma`).
@@ -752,18 +779,30 @@ def solve_dual(
         raise ValueError("give exactly one of X (kernel rows computed) or K (precomputed)")
     if K is not None:
         K = np.ascontiguousarray(K, dtype=np.float64)
-        if K.shape != (n, n):
-            raise ValueError(f"K: expected shape ({n}, {n}), got {K.shape}")
+        if index is None:
+            if K.shape != (n, n):
+                raise ValueError(f"K: expected shape ({n}, {n}), got {K.shape}")
+            index = np.arange(n, dtype=np.int64)
+        else:
+            index = np.ascontiguousarray(index, dtype=np.int64).ravel()
+            m = K.shape[0]
+            if K.ndim != 2 or K.shape[1] != m:
+                raise ValueError(f"K: expected a square matrix, got shape {K.shape}")
+            if index.shape != (n,) or (n and (index.min() < 0 or index.max() >= m)):
+                raise ValueError(f"index: expected {n} row numbers of K in [0, {m}), got {index!r}")
         kid = KERNEL_IDS["precomputed"]
         Xa = np.zeros((1, 1))
     else:
         if kernel not in KERNEL_IDS or kernel == "precomputed":
             raise ValueError(f"kernel must be 'linear', 'poly', 'rbf' or 'sigmoid', got {kernel!r}")
+        if index is not None:
+            raise ValueError("index goes with a precomputed K only")
         kid = KERNEL_IDS[kernel]
         Xa = np.ascontiguousarray(X, dtype=np.float64)
         if Xa.ndim != 2 or Xa.shape[0] != n:
             raise ValueError(f"X: expected shape ({n}, d), got {Xa.shape}")
         K = np.zeros((1, 1), dtype=np.float32)  # only its dtype is used: that of the cache
+        index = np.zeros(0, dtype=np.int64)
     if alpha0 is None:
         alpha = np.zeros(n)
     else:
@@ -778,6 +817,7 @@ def solve_dual(
     alpha, rho, n_iter, obj, G, converged = _solve(
         Xa,
         K,
+        index,
         kid,
         float(gamma),
         float(coef0),

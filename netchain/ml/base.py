@@ -9,6 +9,7 @@ that needs it, ``__sklearn_tags__``, is only ever called by scikit-learn itself.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import numbers
@@ -32,6 +33,8 @@ __all__ = [
     "RegressorMixin",
     "TransformerMixin",
     "available_if",
+    "blas_threads",
+    "blas_threads_for",
     "check_array",
     "check_classification_targets",
     "check_is_fitted",
@@ -517,6 +520,45 @@ def check_random_state(random_state: Any) -> np.random.Generator:
     raise ValueError(
         f"random_state must be None, an int or a numpy Generator, got {random_state!r}"
     )
+
+
+# --------------------------------------------------------------------------- BLAS threads
+
+_THREADPOOLS: Any = None
+
+
+def blas_threads(n_threads: int | None) -> contextlib.AbstractContextManager:
+    """A context manager that limits NumPy's and SciPy's BLAS thread pools to ``n_threads``.
+
+    Work made of many small BLAS calls (an optimiser's objective on a few thousand rows, the
+    blocked LAPACK factorisation of a thin matrix) pays for waking and synchronising the
+    pool's threads on every call; on a small machine shared with other processes one thread is
+    then several times faster (see PERFORMANCE.md, "thread-pool traps"). ``None`` changes
+    nothing. Uses :mod:`threadpoolctl`; without it, this is a no-op.
+    """
+    global _THREADPOOLS
+    if n_threads is None:
+        return contextlib.nullcontext()
+    if _THREADPOOLS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _THREADPOOLS = False
+        else:
+            _THREADPOOLS = ThreadpoolController()
+    if _THREADPOOLS is False:  # pragma: no cover
+        return contextlib.nullcontext()
+    return _THREADPOOLS.limit(limits=n_threads, user_api="blas")
+
+
+#: Below this many multiply-adds in its largest BLAS call, a computation runs on one BLAS thread.
+SMALL_BLAS_WORK = 5e8
+
+
+def blas_threads_for(work: float) -> contextlib.AbstractContextManager:
+    """One BLAS thread when ``work`` (multiply-adds of the largest BLAS call inside) is below
+    :data:`SMALL_BLAS_WORK`, else the pools as they are. See :func:`blas_threads`."""
+    return blas_threads(1 if work < SMALL_BLAS_WORK else None)
 
 
 # --------------------------------------------------------------------------- kernels

@@ -27,6 +27,7 @@ from netchain.ml.base import (
     ClassifierMixin,
     ConvergenceWarning,
     RegressorMixin,
+    blas_threads_for,
     check_array,
     check_classification_targets,
     check_is_fitted,
@@ -146,7 +147,9 @@ class LinearRegression(_LinearRegressorBase):
         # singular values below eps * max(n, d) * s_max count as zero (NumPy's rule), so that
         # exactly collinear columns give the minimum-norm solution rather than rounding noise
         cond = np.finfo(np.float64).eps * max(Xc.shape)
-        coef, _, rank, sing = scipy.linalg.lstsq(Xc, yc, cond=cond, lapack_driver="gelsd")
+        n, d = Xc.shape
+        with blas_threads_for(n * d * d):
+            coef, _, rank, sing = scipy.linalg.lstsq(Xc, yc, cond=cond, lapack_driver="gelsd")
         self.rank_ = int(rank)
         self.singular_ = sing
         self._set_coef(coef, x_mean, y_mean)
@@ -365,18 +368,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 return loss + 0.5 * lam * np.einsum("ij,ij->", W, W), grad
 
             theta0 = np.zeros(d * K + b * K)
-        res = scipy.optimize.minimize(
-            objective,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options={
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                "ftol": 64 * np.finfo(float).eps,
-                "maxls": 50,
-            },
-        )
+        # hundreds of thin products (K columns): one BLAS thread unless they are large
+        with blas_threads_for(n * d * K):
+            res = scipy.optimize.minimize(
+                objective,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                options={
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    "ftol": 64 * np.finfo(float).eps,
+                    "maxls": 50,
+                },
+            )
         theta = res.x
         n_iter = int(res.nit)
         if not res.success and n_iter >= self.max_iter:

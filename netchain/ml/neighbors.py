@@ -23,6 +23,7 @@ from netchain.ml.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
+    blas_threads_for,
     check_array,
     check_classification_targets,
     check_is_fitted,
@@ -132,7 +133,8 @@ class _KNeighborsBase(BaseEstimator):
         for start in range(0, len(Q), rows):
             block = Q[start : start + rows]
             if self._p == 2:
-                D = euclidean_distances(block, X, squared=True)
+                with blas_threads_for(len(block) * n * X.shape[1]):
+                    D = euclidean_distances(block, X, squared=True)
             else:
                 D = cdist(block, X, metric="minkowski", p=self._p)
             d, i = _k_smallest(D, k)

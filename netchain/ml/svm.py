@@ -25,6 +25,7 @@ from netchain.ml.base import (
     ClassifierMixin,
     ConvergenceWarning,
     available_if,
+    blas_threads_for,
     check_array,
     check_classification_targets,
     check_is_fitted,
@@ -238,15 +239,17 @@ class SVC(ClassifierMixin, BaseEstimator):
             )
 
     def _kernel(self, A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
-        return pairwise_kernel(
-            A, B, kernel=self.kernel, gamma=self._gamma, degree=self.degree, coef0=self.coef0
-        )
+        m = len(A) if B is None else len(B)
+        with blas_threads_for(len(A) * m * A.shape[1]):
+            return pairwise_kernel(
+                A, B, kernel=self.kernel, gamma=self._gamma, degree=self.degree, coef0=self.coef0
+            )
 
     # ------------------------------------------------------------------ fitting
     def _solve_pair(self, X, Kfull, idx, ypm, Cvec):
         kw = dict(tol=self.tol, shrinking=self.shrinking, max_iter=self.max_iter)
         if Kfull is not None:
-            return solve_dual(-1.0, ypm, Cvec, K=Kfull[np.ix_(idx, idx)], **kw)
+            return solve_dual(-1.0, ypm, Cvec, K=Kfull, index=idx, **kw)
         return solve_dual(
             -1.0,
             ypm,
@@ -305,7 +308,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         n_iter = np.zeros(len(pairs), dtype=np.int64)
         coef_full = np.zeros((n, len(pairs)))  # y_i alpha_i of sample i in each pair
         converged = True
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.random_state) if self.probability else None
         probA, probB = [], []
         for p, (a, b) in enumerate(pairs):
             idx = np.flatnonzero(((codes == a) | (codes == b)) & (Cs > 0))
@@ -393,7 +396,9 @@ class SVC(ClassifierMixin, BaseEstimator):
         check_n_features(self, X)
         if len(self.support_vectors_) == 0:
             return np.tile(-self._rho, (len(X), 1))
-        return self._kernel(X, self.support_vectors_) @ self._coef - self._rho
+        n_sv, n_pairs = self._coef.shape
+        with blas_threads_for(len(X) * n_sv * max(X.shape[1], n_pairs)):
+            return self._kernel(X, self.support_vectors_) @ self._coef - self._rho
 
     def _votes(self, D: np.ndarray) -> np.ndarray:
         k = len(self.classes_)

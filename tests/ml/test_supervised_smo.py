@@ -77,6 +77,17 @@ def test_shrinking_cache_and_precomputed_give_the_same_optimum():
     res = solve_dual(-1.0, y, C, K=K, tol=1e-6)
     assert _kkt_violation(res, y, C) < 1e-6
     assert res.objective == pytest.approx(ref.objective, rel=1e-7)
+    # the same problem as rows of a larger kernel matrix, in shuffled order
+    rng = np.random.default_rng(0)
+    Xbig = np.r_[X, rng.normal(size=(200, 4))]
+    place = rng.permutation(len(Xbig))[: len(X)]
+    Xperm = np.empty_like(Xbig)
+    Xperm[place] = X
+    Xperm[np.setdiff1d(np.arange(len(Xbig)), place)] = Xbig[len(X) :]
+    Kbig = pairwise_kernel(Xperm, kernel="rbf", gamma=2.0)
+    sub = solve_dual(-1.0, y, C, K=Kbig, index=place, tol=1e-6)
+    assert sub.objective == pytest.approx(ref.objective, rel=1e-7)
+    np.testing.assert_allclose(sub.alpha, res.alpha, atol=1e-9)
     # equality constraint kept and bounds respected
     assert abs(y @ res.alpha) < 1e-8
     assert np.all((res.alpha >= 0) & (res.alpha <= C))
@@ -117,3 +128,7 @@ def test_bad_input():
         solve_dual(-1.0, y, 1.0, X=X, alpha0=np.full(10, 2.0))
     with pytest.raises(ValueError, match="K"):
         solve_dual(-1.0, y, 1.0, K=np.eye(3))
+    with pytest.raises(ValueError, match="index"):
+        solve_dual(-1.0, y, 1.0, K=np.eye(12), index=np.arange(5, 15))
+    with pytest.raises(ValueError, match="index"):
+        solve_dual(-1.0, y, 1.0, X=X, index=np.arange(10))
