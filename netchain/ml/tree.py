@@ -1,11 +1,13 @@
 """Decision trees: CART (Breiman, Friedman, Olshen & Stone, 1984, "Classification and
 Regression Trees").
 
-A tree is grown depth first by a compiled (Numba) builder. At each node the candidate features
-are visited in random order; for each, the node's samples are sorted by that feature and every
-threshold between two distinct consecutive values is scored in one pass, the class counts (or
-target sums) moving from the right child to the left as the threshold advances, so the
-impurity of both children is updated in constant time per sample:
+A tree is grown depth first by a compiled (Numba) builder. The samples are sorted by each
+feature once, at the root, and every split partitions those sorted lists stably between the
+two children, so no node sorts again. At each node the candidate features are visited in
+random order; for each, every threshold between two distinct consecutive values is scored in
+one pass over the node's sorted list, the class counts (or target sums) moving from the right
+child to the left as the threshold advances, so the impurity of both children is updated in
+constant time per sample:
 
 - "gini": ``1 - sum_k p_k^2``; "entropy": ``-sum_k p_k log2 p_k`` (classification);
 - "squared_error": the weighted variance of the target (regression).
@@ -229,8 +231,18 @@ def _build(
     max_features,
     min_decrease,
     min_weight_frac,
+    presort,
     rng,
 ):
+    """Grow a tree on the samples idx (weights w) of X = Xt.T; see the module docstring.
+
+    With ``presort``, each feature's samples are sorted once, at the root, and a split
+    partitions every feature's sorted list stably into its two children's (SLIQ; Mehta,
+    Agrawal & Rissanen, 1996), so no node sorts again: the better plan when most features are
+    searched at every node. Without it, each node sorts only the features it searches (random
+    forests). Either way, features found constant at a node are remembered by its descendants
+    and not looked at again.
+    """
     d = Xt.shape[0]
     n = idx.shape[0]
     cap = 2 * n + 1
@@ -244,12 +256,29 @@ def _build(
     value = np.zeros((cap, K))
     importances = np.zeros(d)
 
-    st_start = np.empty(cap, dtype=np.int64)
-    st_end = np.empty(cap, dtype=np.int64)
-    st_depth = np.empty(cap, dtype=np.int64)
-    st_parent = np.empty(cap, dtype=np.int64)
-    st_left = np.empty(cap, dtype=np.bool_)
-    sp = 0
+    # presorted sample lists, one row per feature; a node owns the columns [start, end)
+    vals = np.empty(n)
+    samp = np.empty(n, dtype=np.int64)
+    order = np.empty((d if presort else 0, n), dtype=np.int64)
+    if presort:
+        for f in range(d):
+            for a in range(n):
+                s = idx[a]
+                vals[a] = Xt[f, s]
+                samp[a] = s
+            _sort_pairs(vals, samp, n)
+            order[f] = samp
+    goes_left = np.zeros(Xt.shape[1], dtype=np.bool_)
+    buf = np.empty(n, dtype=np.int64)
+
+    # depth-first stack (at most one pending sibling per level)
+    scap = n + 2
+    st_start = np.empty(scap, dtype=np.int64)
+    st_end = np.empty(scap, dtype=np.int64)
+    st_depth = np.empty(scap, dtype=np.int64)
+    st_parent = np.empty(scap, dtype=np.int64)
+    st_left = np.empty(scap, dtype=np.bool_)
+    st_const = np.zeros((scap, d), dtype=np.bool_)
     st_start[0] = 0
     st_end[0] = n
     st_depth[0] = 0
@@ -261,8 +290,7 @@ def _build(
     S2 = np.zeros(K)
     SL = np.zeros(K)
     SR = np.zeros(K)
-    vals = np.empty(n)
-    samp = np.empty(n, dtype=np.int64)
+    known = np.zeros(d, dtype=np.bool_)
     feats = np.arange(d)
     node_count = 0
     depth_seen = 0
@@ -278,6 +306,7 @@ def _build(
         depth = st_depth[sp]
         parent = st_parent[sp]
         is_left = st_left[sp]
+        known[:] = st_const[sp]
         node = node_count
         node_count += 1
         if parent >= 0:
@@ -307,9 +336,10 @@ def _build(
         )
         best_f = -1
         best_thr = 0.0
+        best_n_left = 0
         best_proxy = -np.inf
         if not leaf:
-            # node-level constant of the proxy: sum S^2 / W (gini, mse) or t = sum S log S
+            # node-level constant of the proxy: sum S^2 (gini, mse) or t = sum S log S
             sq_node = 0.0
             t_node = 0.0
             for k in range(K):
@@ -323,21 +353,32 @@ def _build(
                 f = feats[r]
                 feats[r] = feats[fi]
                 feats[fi] = f
-                vmin = np.inf
-                vmax = -np.inf
-                for a in range(m):
-                    sa = idx[start + a]
-                    v = Xt[f, sa]
-                    vals[a] = v
-                    samp[a] = sa
-                    if v < vmin:
-                        vmin = v
-                    if v > vmax:
-                        vmax = v
-                if vmax <= vmin + _FEATURE_EPS:
+                if known[f]:
                     continue  # constant here: does not count towards max_features
+                xf = Xt[f]
+                if presort:
+                    seg = order[f]
+                    off = start
+                    if xf[seg[end - 1]] <= xf[seg[start]] + _FEATURE_EPS:
+                        known[f] = True
+                        continue
+                else:
+                    vmin = np.inf
+                    vmax = -np.inf
+                    for a in range(m):
+                        sa = idx[start + a]
+                        v = xf[sa]
+                        vals[a] = v
+                        samp[a] = sa
+                        vmin = min(vmin, v)
+                        vmax = max(vmax, v)
+                    if vmax <= vmin + _FEATURE_EPS:
+                        known[f] = True
+                        continue
+                    _sort_pairs(vals, samp, m)
+                    seg = samp
+                    off = 0
                 n_scored += 1
-                _sort_pairs(vals, samp, m)
                 WL = 0.0
                 WR = W
                 for k in range(K):
@@ -347,8 +388,9 @@ def _build(
                 sqR = sq_node
                 tL = 0.0
                 tR = t_node
+                v_next = xf[seg[off]]
                 for pos in range(m - 1):
-                    s = samp[pos]
+                    s = seg[off + pos]
                     ws = w[s]
                     if crit == 0:
                         for k in range(K):
@@ -370,13 +412,13 @@ def _build(
                             tR += _xlog2x(max(SR[c], 0.0))
                     WL += ws
                     WR -= ws
+                    v_here = v_next
+                    v_next = xf[seg[off + pos + 1]]
                     n_left = pos + 1
                     if n_left < min_leaf:
                         continue
                     if m - n_left < min_leaf:
                         break
-                    v_here = vals[pos]
-                    v_next = vals[pos + 1]
                     if v_next <= v_here + _FEATURE_EPS:
                         continue
                     if WL <= 0.0 or WR <= 1e-12 * W or WL < min_wleaf or WR < min_wleaf:
@@ -394,6 +436,7 @@ def _build(
                     if proxy > best_proxy:
                         best_proxy = proxy
                         best_f = f
+                        best_n_left = n_left
                         thr = 0.5 * (v_here + v_next)
                         if thr >= v_next or thr < v_here:  # rounding
                             thr = v_here
@@ -410,18 +453,46 @@ def _build(
         if leaf:
             continue
 
-        # partition idx[start:end]: left part x <= threshold
+        # the split: samples with x[best_f] <= threshold go left
+        mid = start + best_n_left
+        xf = Xt[best_f]
+        for a in range(start, end):
+            s = idx[a]
+            goes_left[s] = xf[s] <= best_thr
+        # the node's sample list, then every other live feature's sorted list, stably
         i = start
-        j = end - 1
-        while i <= j:
-            if Xt[best_f, idx[i]] <= best_thr:
+        j = 0
+        for a in range(start, end):
+            s = idx[a]
+            if goes_left[s]:
+                idx[i] = s
                 i += 1
             else:
-                tmp = idx[i]
-                idx[i] = idx[j]
-                idx[j] = tmp
-                j -= 1
-        mid = i
+                buf[j] = s
+                j += 1
+        for b in range(j):
+            idx[i + b] = buf[b]
+        for f in range(d if presort else 0):
+            if known[f]:
+                continue
+            seg = order[f]
+            xf = Xt[f]
+            if xf[seg[end - 1]] <= xf[seg[start]] + _FEATURE_EPS:
+                known[f] = True  # constant here, so in every descendant: never read again
+                continue
+            i = start
+            j = 0
+            for a in range(start, end):
+                s = seg[a]
+                if goes_left[s]:
+                    seg[i] = s
+                    i += 1
+                else:
+                    buf[j] = s
+                    j += 1
+            for b in range(j):
+                seg[i + b] = buf[b]
+
         feature[node] = best_f
         threshold[node] = best_thr
         if crit == 2:
@@ -434,12 +505,14 @@ def _build(
         st_depth[sp] = depth + 1
         st_parent[sp] = node
         st_left[sp] = False
+        st_const[sp] = known
         sp += 1
         st_start[sp] = start
         st_end[sp] = mid
         st_depth[sp] = depth + 1
         st_parent[sp] = node
         st_left[sp] = True
+        st_const[sp] = known
         sp += 1
 
     c = node_count
@@ -618,6 +691,7 @@ class _BaseTree(BaseEstimator):
             params["max_features"],
             params["min_decrease"],
             params["min_weight_frac"],
+            params["max_features"] * 4 >= d,  # presort when most features are searched
             np.random.default_rng(seed),
         )
         return Tree(arrays, d)
