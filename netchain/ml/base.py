@@ -35,6 +35,7 @@ __all__ = [
     "available_if",
     "blas_threads",
     "blas_threads_for",
+    "blas_thread_count",
     "check_array",
     "check_classification_targets",
     "check_is_fitted",
@@ -527,6 +528,19 @@ def check_random_state(random_state: Any) -> np.random.Generator:
 _THREADPOOLS: Any = None
 
 
+def _threadpools() -> Any:
+    """threadpoolctl's controller of the loaded thread pools (made once), or None without it."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _THREADPOOLS = False
+        else:
+            _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS or None
+
+
 def blas_threads(n_threads: int | None) -> contextlib.AbstractContextManager:
     """A context manager that limits NumPy's and SciPy's BLAS thread pools to ``n_threads``.
 
@@ -536,19 +550,23 @@ def blas_threads(n_threads: int | None) -> contextlib.AbstractContextManager:
     then several times faster (see PERFORMANCE.md, "thread-pool traps"). ``None`` changes
     nothing. Uses :mod:`threadpoolctl`; without it, this is a no-op.
     """
-    global _THREADPOOLS
-    if n_threads is None:
+    pools = _threadpools() if n_threads is not None else None
+    if pools is None:
         return contextlib.nullcontext()
-    if _THREADPOOLS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-            _THREADPOOLS = False
-        else:
-            _THREADPOOLS = ThreadpoolController()
-    if _THREADPOOLS is False:  # pragma: no cover
-        return contextlib.nullcontext()
-    return _THREADPOOLS.limit(limits=n_threads, user_api="blas")
+    return pools.limit(limits=n_threads, user_api="blas")
+
+
+def blas_thread_count() -> int:
+    """How many threads BLAS would use now (its largest pool); 1 without threadpoolctl.
+
+    For work split by hand across threads that each call BLAS on one thread, so as to use the
+    cores that the environment (e.g. ``OPENBLAS_NUM_THREADS``) allows.
+    """
+    pools = _threadpools()
+    if pools is None:  # pragma: no cover
+        return 1
+    counts = [lib.num_threads for lib in pools.lib_controllers if lib.user_api == "blas"]
+    return max(counts, default=1)
 
 
 #: Below this many multiply-adds in its largest BLAS call, a computation runs on one BLAS thread.

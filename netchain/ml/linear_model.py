@@ -57,7 +57,7 @@ def _center(X, y, w, fit_intercept):
     """Weighted means of X and y (zeros without an intercept) and the centred arrays."""
     if not fit_intercept:
         return X, y, np.zeros(X.shape[1]), np.zeros(y.shape[1:])
-    x_mean = np.average(X, axis=0, weights=w)
+    x_mean = np.average(X, axis=0, weights=w)  # w is None for equal weights
     y_mean = np.average(y, axis=0, weights=w)
     return X - x_mean, y - y_mean, x_mean, y_mean
 
@@ -81,10 +81,13 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
         X, y = check_X_y(X, y, y_numeric=True, multi_output=True)
         w = check_sample_weight(sample_weight, len(X))
         self.n_features_in_ = X.shape[1]
-        Xc, yc, x_mean, y_mean = _center(X, y, w, self.fit_intercept)
-        sw = np.sqrt(w)
-        Xc = Xc * sw[:, None]
-        yc = yc * (sw[:, None] if yc.ndim == 2 else sw)
+        Xc, yc, x_mean, y_mean = _center(
+            X, y, None if sample_weight is None else w, self.fit_intercept
+        )
+        if sample_weight is not None:  # weighted least squares: rows scaled by sqrt(w)
+            sw = np.sqrt(w)
+            Xc = Xc * sw[:, None]
+            yc = yc * (sw[:, None] if yc.ndim == 2 else sw)
         return Xc, yc, x_mean, y_mean
 
     def _set_coef(self, coef, x_mean, y_mean):

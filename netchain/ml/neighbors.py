@@ -1,8 +1,9 @@
 """k-nearest-neighbour classification and regression (Fix & Hodges, 1951; Cover & Hart, 1967,
 "Nearest neighbor pattern classification").
 
-Neighbours are found either by brute force, with all distances from a block of queries to the
-training rows computed through one matrix product (``|x - y|^2 = |x|^2 - 2 x.y + |y|^2``, or
+Neighbours are found either by brute force, with the dot products of a block of queries with
+the training rows computed by one matrix product and turned into distances
+(``|x - y|^2 = |x|^2 - 2 x.y + |y|^2``) by a compiled pass that keeps the k smallest (or with
 :func:`scipy.spatial.distance.cdist` for Minkowski distances other than the Euclidean), or with
 a k-d tree (:class:`scipy.spatial.cKDTree`; Bentley, 1975) in low dimensions. Both give the same
 answer: the ``k`` training rows nearest to the query, with equal distances going to the earlier
@@ -15,21 +16,24 @@ import numbers
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
+from numba import njit
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from netchain.backend import xp
 from netchain.ml.base import (
+    SMALL_BLAS_WORK,
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    blas_threads_for,
+    blas_thread_count,
+    blas_threads,
     check_array,
     check_classification_targets,
     check_is_fitted,
     check_n_features,
     check_X_y,
-    euclidean_distances,
 )
 
 __all__ = ["KNeighborsClassifier", "KNeighborsRegressor"]
@@ -37,25 +41,44 @@ __all__ = ["KNeighborsClassifier", "KNeighborsRegressor"]
 _METRICS = ("euclidean", "manhattan", "minkowski")
 _ALGORITHMS = ("auto", "brute", "kd_tree")
 _KD_TREE_MAX_DIM = 15  # beyond this a k-d tree prunes little and brute force wins
-_BLOCK_BYTES = 64 * 2**20  # distance block kept in memory at once
+_BLOCK_BYTES = 16 * 2**20  # distances of a block of queries kept in memory at once
 
 
-def _k_smallest(D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Columns of the k smallest entries of each row of D, ordered by (value, column)."""
+@njit(cache=True, nogil=True)
+def _select_k(D, xx, yy, k, out_d, out_i):
+    """Row by row, the k smallest distances and their columns, ordered by (distance, column).
+
+    The distance is ``D[a, j]`` itself when ``xx`` is empty, else the squared Euclidean distance
+    ``xx[a] + yy[j] - 2 D[a, j]`` (clipped at 0) from the dot products ``D``. One pass: a column
+    enters only when strictly nearer than the current k-th, so among equal distances the
+    earlier column stays, and a new one goes after the equal ones already kept.
+    """
     m, n = D.shape
-    if k < n:
-        part = np.argpartition(D, k - 1, axis=1)[:, :k]
-        kth = np.take_along_axis(D, part, axis=1).max(axis=1, keepdims=True)
-        # argpartition breaks ties at the k-th value arbitrarily: redo rows where it mattered
-        ambiguous = (D <= kth).sum(axis=1) > k
-        if ambiguous.any():
-            part[ambiguous] = np.argsort(D[ambiguous], axis=1, kind="stable")[:, :k]
-    else:
-        part = np.argsort(D, axis=1, kind="stable")
-    part.sort(axis=1)
-    d = np.take_along_axis(D, part, axis=1)
-    order = np.argsort(d, axis=1, kind="stable")
-    return np.take_along_axis(d, order, axis=1), np.take_along_axis(part, order, axis=1)
+    fused = xx.shape[0] > 0
+    for a in range(m):
+        bd = out_d[a]
+        bi = out_i[a]
+        cnt = 0
+        xa = xx[a] if fused else 0.0
+        for j in range(n):
+            v = D[a, j]
+            if fused:
+                v = xa + yy[j] - 2.0 * v
+                if v < 0.0:
+                    v = 0.0
+            if cnt < k:
+                p = cnt
+                cnt += 1
+            elif v < bd[k - 1]:
+                p = k - 1
+            else:
+                continue
+            while p > 0 and bd[p - 1] > v:
+                bd[p] = bd[p - 1]
+                bi[p] = bi[p - 1]
+                p -= 1
+            bd[p] = v
+            bi[p] = j
 
 
 class _KNeighborsBase(BaseEstimator):
@@ -126,21 +149,39 @@ class _KNeighborsBase(BaseEstimator):
     # ------------------------------------------------------------------ search
     def _brute(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         X = self._fit_X_
-        n = X.shape[0]
+        n, d = X.shape
         rows = max(1, _BLOCK_BYTES // (8 * n))
         dist = np.empty((len(Q), k))
-        ind = np.empty((len(Q), k), dtype=np.intp)
-        for start in range(0, len(Q), rows):
-            block = Q[start : start + rows]
-            if self._p == 2:
-                with blas_threads_for(len(block) * n * X.shape[1]):
-                    D = euclidean_distances(block, X, squared=True)
+        ind = np.empty((len(Q), k), dtype=np.int64)
+        none = np.empty(0)
+        euclid = self._p == 2
+        if euclid:
+            yy = xp.einsum("ij,ij->i", X, X)
+            qq = xp.einsum("ij,ij->i", Q, Q)
+
+        def block(start: int) -> None:
+            stop = min(len(Q), start + rows)
+            if euclid:
+                # dot products by one matrix product; distances and selection in one pass
+                G = Q[start:stop] @ X.T
+                _select_k(G, qq[start:stop], yy, k, dist[start:stop], ind[start:stop])
             else:
-                D = cdist(block, X, metric="minkowski", p=self._p)
-            d, i = _k_smallest(D, k)
-            dist[start : start + rows] = np.sqrt(d) if self._p == 2 else d
-            ind[start : start + rows] = i
-        return dist, ind
+                D = cdist(Q[start:stop], X, metric="minkowski", p=self._p)
+                _select_k(D, none, none, k, dist[start:stop], ind[start:stop])
+
+        starts = range(0, len(Q), rows)
+        # large searches: blocks on as many threads as BLAS would use, each block's product on
+        # one BLAS thread (the selection releases the GIL); small ones: one thread throughout
+        n_threads = blas_thread_count() if len(Q) * n * d >= SMALL_BLAS_WORK else 1
+        with blas_threads(1):
+            if n_threads > 1 and len(starts) > 1:
+                Parallel(n_jobs=n_threads, prefer="threads")(delayed(block)(s) for s in starts)
+            else:
+                for s in starts:
+                    block(s)
+        if euclid:
+            np.sqrt(dist, out=dist)
+        return dist, ind.astype(np.intp, copy=False)
 
     def _kd(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         n = self._fit_X_.shape[0]
@@ -155,7 +196,10 @@ class _KNeighborsBase(BaseEstimator):
             d, i = d[:, :k].copy(), i[:, :k].copy()
             if tied.any():
                 D = cdist(Q[tied], self._fit_X_, metric="minkowski", p=self._p)
-                d[tied], i[tied] = _k_smallest(D, k)
+                dt = np.empty((len(D), k))
+                it = np.empty((len(D), k), dtype=np.int64)
+                _select_k(D, np.empty(0), np.empty(0), k, dt, it)
+                d[tied], i[tied] = dt, it
         # equal distances within the k: earlier training row first
         order_i = np.argsort(i, axis=1, kind="stable")
         i = np.take_along_axis(i, order_i, axis=1)

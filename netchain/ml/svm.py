@@ -313,11 +313,12 @@ class SVC(ClassifierMixin, BaseEstimator):
         for p, (a, b) in enumerate(pairs):
             idx = np.flatnonzero(((codes == a) | (codes == b)) & (Cs > 0))
             ypm = np.where(codes[idx] == a, 1.0, -1.0)
-            if np.all(ypm > 0) or np.all(ypm < 0):
-                raise ValueError(
-                    f"sample_weight: every sample of class {self.classes_[a if ypm[0] < 0 else b]!r} "
-                    "has weight 0"
-                )
+            for cls, present in ((a, ypm > 0), (b, ypm < 0)):
+                if not present.any():
+                    raise ValueError(
+                        f"sample_weight: every sample of class {self.classes_[cls]!r} has "
+                        "weight 0 (or class_weight 0)"
+                    )
             res = self._solve_pair(X, Kfull, idx, ypm, Cs[idx])
             converged &= res.converged
             rhos[p] = res.rho
