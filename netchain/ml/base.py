@@ -260,12 +260,12 @@ def check_array(
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name}: complex data is not supported, got dtype {arr.dtype}")
+        raise ValueError(f"{name}: Complex data not supported, got dtype {arr.dtype}")
     if arr.dtype.kind == "O":
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must hold real numbers: {exc}") from None
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if ensure_2d:
@@ -276,8 +276,8 @@ def check_array(
         if arr.ndim == 1:
             raise ValueError(
                 f"{name}: expected a 2-D array of shape (n_samples, n_features), got a 1-D array "
-                f"of shape {arr.shape}; reshape with X.reshape(-1, 1) for one feature or "
-                "X.reshape(1, -1) for one sample"
+                f"of shape {arr.shape}. Reshape your data with X.reshape(-1, 1) for one feature "
+                "or X.reshape(1, -1) for one sample"
             )
         if arr.ndim > 2 and not allow_nd:
             raise ValueError(f"{name}: expected a 2-D array, got {arr.ndim}-D of shape {arr.shape}")
@@ -288,12 +288,12 @@ def check_array(
     if n < ensure_min_samples:
         raise ValueError(
             f"{name}: found array with {n} sample(s) (shape={arr.shape}) while a minimum of "
-            f"{ensure_min_samples} is required"
+            f"{ensure_min_samples} is required."
         )
     if ensure_2d and arr.shape[1] < ensure_min_features:
         raise ValueError(
             f"{name}: found array with {arr.shape[1]} feature(s) (shape={arr.shape}) while a "
-            f"minimum of {ensure_min_features} is required"
+            f"minimum of {ensure_min_features} is required."
         )
     if ensure_finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = "NaN" if np.isnan(arr).any() else "infinity"
