@@ -140,7 +140,7 @@ def test_find_anomalies():
     # the estimator's own rule (anomaly score above 0.5)
     expected = np.flatnonzero(IsolationForest(random_state=1234).fit(X).predict(X) == -1)
     np.testing.assert_array_equal(pos, expected)
-    top = FindAnomalies(X, method=("IsolationForest", {"contamination": 0.01}), positions=True)
+    top = FindAnomalies(X, method=("IsolationForest", {"contamination": 0.009}), positions=True)
     assert set(top.tolist()) == {200, 201}
     values = FindAnomalies(np.r_[rng.standard_normal(100), 25.0])
     assert 25.0 in values
