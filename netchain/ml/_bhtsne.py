@@ -292,7 +292,8 @@ def _bh_negative(
 
 @njit(cache=True)
 def _attractive(Y, indptr, indices, pvals, exaggeration, dof, pos, Z, compute_error):
-    """Attractive forces sum_j p_ij w_ij (y_i - y_j) over the sparse P; the KL divergence
+    """Attractive forces sum_j p_ij w_ij (y_i - y_j), from the upper triangle (j > i) of the
+    symmetric sparse P, each pair applied to both its points; the KL divergence
     sum p_ij log(p_ij / q_ij) when asked (q_ij = q~_ij / Z)."""
     n, dim = Y.shape
     power = 0.5 * (dof + 1.0)
@@ -300,6 +301,7 @@ def _attractive(Y, indptr, indices, pvals, exaggeration, dof, pos, Z, compute_er
     for i in range(n):
         for k in range(dim):
             pos[i, k] = 0.0
+    for i in range(n):
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
             pij = pvals[e] * exaggeration
@@ -310,11 +312,13 @@ def _attractive(Y, indptr, indices, pvals, exaggeration, dof, pos, Z, compute_er
             w = 1.0 / (1.0 + d2 / dof)
             f = pij * w
             for k in range(dim):
-                pos[i, k] += f * (Y[i, k] - Y[j, k])
+                t = f * (Y[i, k] - Y[j, k])
+                pos[i, k] += t
+                pos[j, k] -= t
             if compute_error:
                 qt = w if dof == 1.0 else w**power
                 q = qt / Z
-                err += pij * math.log(max(pij, _EPS) / max(q, _EPS))
+                err += 2.0 * pij * math.log(max(pij, _EPS) / max(q, _EPS))
     return err
 
 
@@ -413,6 +417,9 @@ def optimize_barnes_hut(
 ):
     """Gradient descent iterations start..stop-1 with the Barnes-Hut gradient.
 
+    ``indptr``, ``indices``, ``pvals`` hold the upper triangle (j > i) of the symmetric joint
+    probabilities P in CSR form.
+
     The error is computed every 50 iterations and at the last one; the descent stops early
     when the error has not improved for ``n_iter_without_progress`` iterations or the
     gradient norm falls to ``min_grad_norm``. Returns (last iteration, error, best error,
@@ -447,7 +454,11 @@ def optimize_barnes_hut(
         if fast2d:
             nf = np.empty((n_nodes, 4))
             _pack_2d(half, child, count, com, n_nodes, nf)
-            Z = _bh_negative_2d(Y, nf, child, theta, neg, leaf, stack)
+            pre = np.empty(n_nodes, dtype=np.int64)
+            post = np.empty(n_nodes, dtype=np.int64)
+            _dfs_ranges(child, n_nodes, nchild, pre, post, stack)
+            order = np.argsort(pre[leaf])
+            Z = _bh_negative_2d(Y, nf, child, theta, neg, leaf, stack, order)
             if Z <= 0.0:
                 Z = _EPS
             _attractive_2d(Y, indptr, indices, pvals, exaggeration, pos)
@@ -495,7 +506,8 @@ def optimize_barnes_hut(
 
 @njit(cache=True)
 def _kl_sparse(Y, indptr, indices, pvals, exaggeration, dof, Z):
-    """sum p_ij log(p_ij / q_ij) over the sparse P, q_ij = q~_ij / Z."""
+    """sum p_ij log(p_ij / q_ij) over the symmetric sparse P given by its upper triangle,
+    q_ij = q~_ij / Z."""
     n, dim = Y.shape
     power = 0.5 * (dof + 1.0)
     err = 0.0
@@ -509,7 +521,7 @@ def _kl_sparse(Y, indptr, indices, pvals, exaggeration, dof, Z):
             w = 1.0 / (1.0 + d2 / dof)
             qt = w if dof == 1.0 else w**power
             pij = pvals[e] * exaggeration
-            err += pij * math.log(max(pij, _EPS) / max(qt / Z, _EPS))
+            err += 2.0 * pij * math.log(max(pij, _EPS) / max(qt / Z, _EPS))
     return err
 
 
@@ -567,17 +579,19 @@ def _pack_2d(half, child, count, com, n_nodes, nf):
 
 
 @njit(cache=True)
-def _bh_negative_2d(Y, nf, child, theta, neg, leaf, stack):
+def _bh_negative_2d(Y, nf, child, theta, neg, leaf, stack, order):
     """2-D Barnes-Hut repulsion (Student t with one degree of freedom); returns Z.
 
     Valid for angle <= 0.5, where no cell holding the point itself can be summarised (the
     point is within sqrt(2) widths of the cell's centre of mass), so only its own leaf needs
-    the point left out.
+    the point left out. Points are visited in ``order`` (the tree's depth-first order of their
+    leaves), so that consecutive traversals touch the same cells.
     """
     n = Y.shape[0]
     theta2 = theta * theta
     Z = 0.0
-    for i in range(n):
+    for ii in range(n):
+        i = order[ii]
         yx = Y[i, 0]
         yy = Y[i, 1]
         fx = 0.0
@@ -620,7 +634,11 @@ def _bh_negative_2d(Y, nf, child, theta, neg, leaf, stack):
 
 @njit(cache=True)
 def _attractive_2d(Y, indptr, indices, pvals, exaggeration, pos):
+    """2-D attractive forces from the upper triangle of the symmetric sparse P."""
     n = Y.shape[0]
+    for i in range(n):
+        pos[i, 0] = 0.0
+        pos[i, 1] = 0.0
     for i in range(n):
         yx = Y[i, 0]
         yy = Y[i, 1]
@@ -630,8 +648,10 @@ def _attractive_2d(Y, indptr, indices, pvals, exaggeration, pos):
             j = indices[e]
             dx = yx - Y[j, 0]
             dy = yy - Y[j, 1]
-            f = pvals[e] / (1.0 + dx * dx + dy * dy)
+            f = pvals[e] * exaggeration / (1.0 + dx * dx + dy * dy)
             fx += f * dx
             fy += f * dy
-        pos[i, 0] = fx * exaggeration
-        pos[i, 1] = fy * exaggeration
+            pos[j, 0] -= f * dx
+            pos[j, 1] -= f * dy
+        pos[i, 0] += fx
+        pos[i, 1] += fy

@@ -480,6 +480,65 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 # =========================================================================== DBSCAN
 
 _MINKOWSKI_P = {"euclidean": 2.0, "manhattan": 1.0, "cityblock": 1.0, "chebyshev": np.inf}
+_TREE_MAX_FEATURES = 16  # above this, a k-d tree visits nearly every point: blocks of products
+
+
+@njit(cache=True)
+def _collect_pairs(G, sq, X, s, eps2, tol, out, count):
+    """Append to ``out`` the pairs (s + r, s + c), c > r, of a block of the Gram matrix
+    G = X[s:e] @ X[s:].T whose squared distance sq_i + sq_j - 2 G_rc is at most eps2; pairs
+    within ``tol`` of eps2 are decided by the directly computed distance. Returns the grown
+    buffer and the new count."""
+    b, m = G.shape
+    d = X.shape[1]
+    for r in range(b):
+        i = s + r
+        si = sq[i]
+        for c in range(r + 1, m):
+            j = s + c
+            v = si + sq[j] - 2.0 * G[r, c]
+            if v > eps2 + tol:
+                continue
+            if v >= eps2 - tol:
+                t = 0.0
+                for f in range(d):
+                    u = X[i, f] - X[j, f]
+                    t += u * u
+                if t > eps2:
+                    continue
+            if count == out.shape[0]:
+                grown = np.empty((2 * out.shape[0], 2), dtype=np.int64)
+                grown[:count] = out[:count]
+                out = grown
+            out[count, 0] = i
+            out[count, 1] = j
+            count += 1
+    return out, count
+
+
+def _radius_pairs(X, eps, p):
+    """All pairs (i, j), i < j, with distance(X[i], X[j]) <= eps, as an (m, 2) int64 array.
+
+    A :class:`scipy.spatial.cKDTree` for non-Euclidean metrics and up to 16 features; for
+    Euclidean distances in more dimensions, blocks of rows against the rows after them
+    through one matrix product each (|x|^2 - 2 x.y + |y|^2 on centred data), with the pairs
+    within rounding of ``eps`` checked again directly.
+    """
+    n, d = X.shape
+    if p != 2.0 or d <= _TREE_MAX_FEATURES:
+        return cKDTree(X).query_pairs(eps, p=p, output_type="ndarray").astype(np.int64)
+    Xc = X - X.mean(axis=0)
+    sq = np.einsum("ij,ij->i", Xc, Xc)
+    eps2 = eps * eps
+    tol = 1e-9 * (2.0 * float(sq.max()) + eps2)
+    out = np.empty((max(16, 4 * n), 2), dtype=np.int64)
+    count = 0
+    block = max(1, _BLOCK_ELEMENTS // n)
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        G = Xc[s:e] @ Xc[s:].T
+        out, count = _collect_pairs(G, sq, Xc, s, eps2, tol, out, count)
+    return out[:count]
 
 
 class DBSCAN(ClusterMixin, BaseEstimator):
@@ -513,7 +572,9 @@ class DBSCAN(ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    Neighbours come from :class:`scipy.spatial.cKDTree`. Which points are core and which are
+    Neighbours come from :class:`scipy.spatial.cKDTree` (for Euclidean distances in more
+    than 16 dimensions, where a k-d tree degenerates, from blocks of one matrix product
+    each). Which points are core and which are
     noise does not depend on the order of the rows. A border point (not core, within ``eps``
     of core points of several clusters) joins the lowest-numbered of those clusters, which
     matches the usual sequential expansion.
@@ -575,7 +636,7 @@ class DBSCAN(ClusterMixin, BaseEstimator):
                 check_scalar(p, "p", numbers.Real, min_val=1)
             else:
                 p = _MINKOWSKI_P[self.metric]
-            pairs = cKDTree(X).query_pairs(eps, p=float(p), output_type="ndarray")
+            pairs = _radius_pairs(X, float(eps), float(p))
         pairs = pairs.astype(np.int64, copy=False)
         counts = 1 + np.bincount(pairs.ravel(), minlength=n)
         core = counts >= min_samples

@@ -184,10 +184,10 @@ class PCA(TransformerMixin, BaseEstimator):
         self.mean_ = X.mean(axis=0)
         Xc = X - self.mean_
         dof = max(n - 1, 1)
-        total_var = float((Xc**2).sum()) / dof
 
         if solver == "covariance_eigh":
             C = Xc.T @ Xc
+            total_var = float(xp.trace(C)) / dof
             evals, evecs = xp.linalg.eigh(C)
             evals = xp.maximum(evals[::-1], 0.0)
             Vt = evecs[:, ::-1].T
@@ -197,8 +197,10 @@ class PCA(TransformerMixin, BaseEstimator):
         elif solver == "full":
             _, S, Vt = xp.linalg.svd(Xc, full_matrices=False)
             all_var = S**2 / dof
+            total_var = float(xp.einsum("ij,ij->", Xc, Xc)) / dof
             evals_all = all_var
         else:
+            total_var = float(xp.einsum("ij,ij->", Xc, Xc)) / dof
             rng = check_random_state(self.random_state)
             if self.iterated_power == "auto":
                 n_iter = 7 if k < 0.1 * limit else 4

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-from scipy.sparse import csr_matrix, eye
+from scipy.sparse import csr_matrix, eye, triu
 from scipy.sparse.linalg import eigsh
 from scipy.spatial import cKDTree
 
@@ -469,6 +469,9 @@ class TSNE(BaseEstimator):
         dof = float(max(int(self.n_components) - 1, 1))
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
+        if self.method == "barnes_hut":
+            upper = triu(P, k=1, format="csr")
+            upper.sort_indices()
         explore = min(self._EXPLORATION_ITER, int(self.max_iter))
         stages = [(float(self.early_exaggeration), 0.5, 0, explore)]
         if self.max_iter > explore:
@@ -498,9 +501,9 @@ class TSNE(BaseEstimator):
             else:
                 it, error, best_error, best_iter = _bhtsne.optimize_barnes_hut(
                     Y,
-                    P.indptr.astype(np.int64),
-                    P.indices.astype(np.int64),
-                    P.data,
+                    upper.indptr.astype(np.int64),
+                    upper.indices.astype(np.int64),
+                    upper.data,
                     exaggeration,
                     momentum,
                     lr,
