@@ -339,9 +339,9 @@ class KernelPCA(TransformerMixin, BaseEstimator):
     Warns
     -----
     UserWarning
-        When negative eigenvalues beyond round-off (n_samples * machine epsilon times the
-        largest magnitude), but small (above -1e-5 times the largest magnitude), are clipped
-        to 0.
+        When negative eigenvalues beyond round-off (1e-10 times the largest magnitude), but
+        small (above -1e-5 times the largest magnitude), are clipped to 0; eigenvalues within
+        round-off of 0, of either sign, are set to 0 silently.
 
     Raises
     ------
@@ -422,7 +422,7 @@ class KernelPCA(TransformerMixin, BaseEstimator):
 
         top = float(xp.max(xp.abs(evals))) if evals.size else 0.0
         lowest = float(evals.min()) if evals.size else 0.0
-        roundoff = n * np.finfo(np.float64).eps * top
+        roundoff = 1e-10 * top
         if lowest < -1e-5 * top:
             raise ValueError(
                 f"the centred kernel matrix has a large negative eigenvalue ({lowest:.3g}, "

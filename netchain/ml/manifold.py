@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+from numba import njit
 from scipy.sparse import csr_matrix, eye, triu
 from scipy.sparse.linalg import eigsh
 from scipy.spatial import cKDTree
@@ -40,6 +41,52 @@ from netchain.ml.base import (
 __all__ = ["LocallyLinearEmbedding", "TSNE", "nearest_neighbors"]
 
 _TREE_MAX_FEATURES = 12  # above this many features, brute force beats a k-d tree
+
+
+@njit(cache=True)
+def _select_nearest(G, x_sq, self_offset, out):
+    """For each row r of G = Y_block @ X.T, the k = out.shape[1] columns j of smallest
+    |x_j|^2 - 2 G[r, j] (the squared distance up to a constant per row), unordered, kept in a
+    max-heap while scanning; column self_offset + r is skipped when self_offset >= 0."""
+    b, n = G.shape
+    k = out.shape[1]
+    key = np.empty(k)
+    for r in range(b):
+        skip = self_offset + r if self_offset >= 0 else -1
+        size = 0
+        for j in range(n):
+            if j == skip:
+                continue
+            v = x_sq[j] - 2.0 * G[r, j]
+            if size < k:
+                # sift up
+                pos = size
+                size += 1
+                while pos > 0:
+                    parent = (pos - 1) >> 1
+                    if key[parent] >= v:
+                        break
+                    key[pos] = key[parent]
+                    out[r, pos] = out[r, parent]
+                    pos = parent
+                key[pos] = v
+                out[r, pos] = j
+            elif v < key[0]:
+                # replace the root and sift down
+                pos = 0
+                while True:
+                    child = 2 * pos + 1
+                    if child >= k:
+                        break
+                    if child + 1 < k and key[child + 1] > key[child]:
+                        child += 1
+                    if key[child] <= v:
+                        break
+                    key[pos] = key[child]
+                    out[r, pos] = out[r, child]
+                    pos = child
+                key[pos] = v
+                out[r, pos] = j
 
 
 def nearest_neighbors(X: Any, k: int, Y: Any = None) -> tuple[Any, Any]:
@@ -63,7 +110,8 @@ def nearest_neighbors(X: Any, k: int, Y: Any = None) -> tuple[Any, Any]:
     Notes
     -----
     A :class:`scipy.spatial.cKDTree` for up to 12 features; above that, blocks of rows
-    through one matrix product each and a partial sort.
+    through one matrix product each and a heap selection, the chosen distances then
+    computed directly.
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     exclude = Y is None
@@ -88,23 +136,15 @@ def nearest_neighbors(X: Any, k: int, Y: Any = None) -> tuple[Any, Any]:
             sq = sq[keep].reshape(m, k)
         return idx, sq
     x_sq = np.einsum("ij,ij->i", X, X)
-    y_sq = x_sq if exclude else np.einsum("ij,ij->i", Yq, Yq)
     idx = np.empty((m, k), dtype=np.int64)
     sq = np.empty((m, k))
     block = max(1, (1 << 22) // max(n, 1))
     for s in range(0, m, block):
         e = min(m, s + block)
-        D = Yq[s:e] @ X.T
-        D *= -2.0
-        D += y_sq[s:e, None]
-        D += x_sq[None, :]
-        np.maximum(D, 0.0, out=D)
+        G = Yq[s:e] @ X.T
+        part = np.empty((e - s, k), dtype=np.int64)
+        _select_nearest(G, x_sq, s if exclude else -1, part)
         rows = np.arange(e - s)
-        if exclude:
-            D[rows, np.arange(s, e)] = np.inf
-        part = (
-            np.argpartition(D, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (e - s, 1))
-        )
         # exact squared distances of the chosen ones (the product form loses ~1e-15 to
         # cancellation, which would make duplicate rows look apart)
         diff = X[part] - Yq[s:e, None, :]
