@@ -9,8 +9,12 @@ that needs it, ``__sklearn_tags__``, is only ever called by scikit-learn itself.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
+import types
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,16 +26,21 @@ __all__ = [
     "ClassifierMixin",
     "ClusterMixin",
     "ConvergenceWarning",
+    "DataConversionWarning",
     "NotFittedError",
     "OutlierMixin",
     "RegressorMixin",
     "TransformerMixin",
+    "available_if",
     "check_array",
+    "check_classification_targets",
     "check_is_fitted",
     "check_option",
     "check_random_state",
+    "check_sample_weight",
     "check_scalar",
     "check_X_y",
+    "class_weight_vector",
     "euclidean_distances",
     "pairwise_kernel",
     "resolve_gamma",
@@ -43,8 +52,12 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """Warned when an iterative fit stops before it converged, or converges to a degenerate
-    solution (for example fewer distinct clusters than asked for)."""
+    """Warned when an iterative fit stops at its iteration limit before converging, or
+    converges to a degenerate solution (for example fewer distinct clusters than asked for)."""
+
+
+class DataConversionWarning(UserWarning):
+    """Warned when input is silently reshaped, e.g. a column-vector ``y`` raveled to 1-D."""
 
 
 class BaseEstimator:
@@ -55,6 +68,8 @@ class BaseEstimator:
     """
 
     _estimator_type: str | None = None
+    #: True for estimators that accept a 2-D ``y`` (several targets); read by scikit-learn's tags
+    _multi_output: bool = False
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -139,13 +154,48 @@ class BaseEstimator:
         kind = self._estimator_type
         tags = Tags(
             estimator_type=kind,
-            target_tags=TargetTags(required=kind in ("classifier", "regressor")),
+            target_tags=TargetTags(
+                required=kind in ("classifier", "regressor"),
+                multi_output=getattr(self, "_multi_output", False),
+            ),
             transformer_tags=TransformerTags() if hasattr(self, "transform") else None,
             classifier_tags=ClassifierTags() if kind == "classifier" else None,
             regressor_tags=RegressorTags() if kind == "regressor" else None,
             input_tags=InputTags(),
         )
         return tags
+
+
+class _AvailableIf:
+    """A method that exists on an instance only while ``check(instance)`` is true."""
+
+    def __init__(self, fn: Callable, check: Callable[[Any], bool]) -> None:
+        self.fn = fn
+        self.check = check
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self.fn
+        if not self.check(obj):
+            raise AttributeError(
+                f"{type(obj).__name__!r} has no attribute {self.fn.__name__!r} with these "
+                "parameters"
+            )
+        return types.MethodType(self.fn, obj)
+
+
+def available_if(check: Callable[[Any], bool]) -> Callable[[Callable], Any]:
+    """Decorate a method so that ``hasattr(instance, name)`` is ``check(instance)``.
+
+    For methods that depend on a constructor parameter (``SVC.predict_proba`` needs
+    ``probability=True``): where the check fails, looking the method up raises AttributeError.
+    """
+
+    def decorate(fn: Callable) -> Any:
+        return _AvailableIf(fn, check)
+
+    return decorate
 
 
 class ClassifierMixin:
@@ -260,7 +310,7 @@ def check_array(
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name}: Complex data not supported, got dtype {arr.dtype}")
+        raise ValueError(f"{name}: Complex data not supported (got dtype {arr.dtype})")
     if arr.dtype.kind == "O":
         try:
             arr = arr.astype(np.float64)
@@ -328,6 +378,12 @@ def check_X_y(
     X = check_array(X, **check_array_kw)
     y_arr = np.asarray(y)
     if y_arr.ndim == 2 and y_arr.shape[1] == 1 and not multi_output:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; it is raveled to shape "
+            f"({len(y_arr)},)",
+            DataConversionWarning,
+            stacklevel=3,
+        )
         y_arr = y_arr.ravel()
     if y_arr.ndim != 1 and not (multi_output and y_arr.ndim == 2):
         raise ValueError(f"y: expected a 1-D array of shape (n_samples,), got shape {y_arr.shape}")
@@ -347,6 +403,74 @@ def check_X_y(
     elif y_arr.dtype.kind == "f" and not np.isfinite(y_arr).all():
         raise ValueError("y contains NaN or infinity")
     return X, y_arr
+
+
+def check_classification_targets(y: Any) -> None:
+    """Raise a ValueError unless ``y`` holds class labels (not continuous values).
+
+    Floating labels are accepted only when every value is integral (e.g. 0.0, 1.0); anything
+    else (3.7, ...) is taken for a regression target by mistake.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        raise ValueError(
+            "Unknown label type: continuous. y holds non-integral floats, which look like a "
+            "regression target; pass class labels (ints, strings, ...) to a classifier"
+        )
+    if y.ndim != 1:
+        raise ValueError(f"y: expected a 1-D array of class labels, got shape {y.shape}")
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
+    """Validate ``sample_weight``: None gives ones; a scalar is broadcast.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, NaN / infinity or negative weights.
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 0:
+        return np.full(n_samples, float(w))
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight: expected shape ({n_samples},), got {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinity")
+    if np.any(w < 0):
+        raise ValueError("sample_weight must be non-negative")
+    if n_samples and not np.any(w > 0):
+        raise ValueError("Sample weights must contain at least one non-zero number")
+    return np.ascontiguousarray(w)
+
+
+def class_weight_vector(class_weight: Any, classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-class weights: None gives ones; "balanced" gives n / (n_classes * count); a dict
+    maps labels to weights (1 for labels it omits).
+
+    Raises
+    ------
+    ValueError
+        For another value, or dict keys that are not labels of ``y``.
+    """
+    k = len(classes)
+    if class_weight is None:
+        return np.ones(k)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(codes, minlength=k)
+        return len(codes) / (k * np.maximum(counts, 1))
+    if isinstance(class_weight, dict):
+        known = set(classes.tolist())
+        unknown = [c for c in class_weight if c not in known]
+        if unknown:
+            raise ValueError(f"class_weight: labels {unknown!r} are not classes of y")
+        return np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()])
+    raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}")
 
 
 def check_is_fitted(estimator: Any, attributes: str | list[str] | None = None) -> None:
