@@ -5,7 +5,7 @@ Wolfram Language's high-level functions (``Classify``, ``Predict``, ``FindCluste
 Every estimator follows scikit-learn's protocol (see :mod:`netchain.ml.base`).
 """
 
-from netchain.ml.anomaly import IsolationForest
+from netchain.ml.anomaly import IsolationForest, OneClassSVM
 from netchain.ml.association import Apriori, AssociationRule, Eclat, association_rules
 from netchain.ml.base import ConvergenceWarning, NotFittedError
 from netchain.ml.classify import (
@@ -63,6 +63,7 @@ __all__ = [
     "LocallyLinearEmbedding",
     "LogisticRegression",
     "NotFittedError",
+    "OneClassSVM",
     "Predict",
     "PredictorFunction",
     "PredictorMeasurements",

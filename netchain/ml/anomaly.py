@@ -18,17 +18,22 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from netchain.ml._smo import one_class_alpha0, solve_dual
 from netchain.ml.base import (
     BaseEstimator,
+    ConvergenceWarning,
     OutlierMixin,
     check_array,
     check_is_fitted,
     check_n_features,
+    check_option,
     check_random_state,
     check_scalar,
+    pairwise_kernel,
+    resolve_gamma,
 )
 
-__all__ = ["IsolationForest"]
+__all__ = ["IsolationForest", "OneClassSVM"]
 
 _EULER_GAMMA = 0.5772156649015329
 
@@ -361,4 +366,164 @@ class IsolationForest(OutlierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> Any:
         """+1 for normal rows, -1 for anomalies, shape (n_samples,), int64."""
+        return np.where(self.decision_function(X) < 0, -1, 1).astype(np.int64)
+
+
+class OneClassSVM(OutlierMixin, BaseEstimator):
+    """One-class support vector machine (Schoelkopf et al., 2001).
+
+    Separates the data from the origin in the kernel's feature space with maximal margin:
+    the dual problem min 0.5 a^T K a subject to 0 <= a_i <= 1, sum a_i = nu * n_samples is
+    solved by the shared SMO solver (:mod:`netchain.ml._smo`, also used by
+    :class:`~netchain.ml.svm.SVC`), and f(x) = sum_i a_i K(x_i, x) - rho is negative outside
+    the estimated support. ``nu`` bounds the share of training outliers from above and the
+    share of support vectors from below.
+
+    Parameters
+    ----------
+    kernel : {"linear", "poly", "rbf", "sigmoid", "precomputed"}, default "rbf"
+        See :func:`netchain.ml.base.pairwise_kernel`; "precomputed" takes Gram matrices as X.
+    degree : int, default 3
+    gamma : "scale", "auto" or float, default "scale"
+        See :func:`netchain.ml.base.resolve_gamma`.
+    coef0 : float, default 0.0
+    tol : float, default 1e-3
+        Stopping tolerance of SMO (maximal violation of the optimality conditions).
+    nu : float in (0, 1], default 0.5
+    shrinking : bool, default True
+    cache_size : float, default 200
+        MiB of kernel rows cached by the solver.
+    max_iter : int, default -1
+        Limit on SMO iterations (-1: none).
+
+    Attributes
+    ----------
+    support_ : ndarray of shape (n_SV,), int32
+        Indices of the support vectors (a_i > 0).
+    support_vectors_ : ndarray of shape (n_SV, n_features)
+    dual_coef_ : ndarray of shape (1, n_SV)
+        Their coefficients a_i.
+    intercept_ : ndarray of shape (1,)
+        -rho.
+    offset_ : float
+        rho: ``decision_function = score_samples - offset_``.
+    n_iter_ : int
+        SMO iterations.
+    n_features_in_ : int
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``max_iter`` stopped SMO before convergence.
+
+    Raises
+    ------
+    ValueError
+        For nu outside (0, 1], an unknown kernel, or bad input.
+    """
+
+    def __init__(
+        self,
+        *,
+        kernel: str = "rbf",
+        degree: int = 3,
+        gamma: Any = "scale",
+        coef0: float = 0.0,
+        tol: float = 1e-3,
+        nu: float = 0.5,
+        shrinking: bool = True,
+        cache_size: float = 200,
+        max_iter: int = -1,
+    ) -> None:
+        self.kernel = kernel
+        self.degree = degree
+        self.gamma = gamma
+        self.coef0 = coef0
+        self.tol = tol
+        self.nu = nu
+        self.shrinking = shrinking
+        self.cache_size = cache_size
+        self.max_iter = max_iter
+
+    def _kernel(self, A: Any, B: Any) -> Any:
+        return pairwise_kernel(
+            A, B, kernel=self.kernel, gamma=self._gamma, degree=self.degree, coef0=self.coef0
+        )
+
+    def fit(self, X: Any, y: Any = None) -> OneClassSVM:
+        """Estimate the support of ``X`` of shape (n_samples, n_features); returns self."""
+        check_option(self.kernel, "kernel", ("linear", "poly", "rbf", "sigmoid", "precomputed"))
+        check_scalar(self.nu, "nu", numbers.Real, min_val=0, include_min=False, max_val=1)
+        check_scalar(self.tol, "tol", numbers.Real, min_val=0, include_min=False)
+        check_scalar(self.degree, "degree", numbers.Integral, min_val=0)
+        check_scalar(self.coef0, "coef0", numbers.Real)
+        check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=-1)
+        X = check_array(X)
+        n = X.shape[0]
+        self.n_features_in_ = X.shape[1]
+        ones = np.ones(n)
+        alpha0 = one_class_alpha0(n, float(self.nu))
+        common = dict(
+            alpha0=alpha0,
+            tol=float(self.tol),
+            shrinking=bool(self.shrinking),
+            max_iter=int(self.max_iter),
+        )
+        if self.kernel == "precomputed":
+            if X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    f"X: kernel='precomputed' needs a square Gram matrix, got {X.shape}"
+                )
+            self._gamma = 0.0
+            res = solve_dual(np.zeros(n), ones, 1.0, K=X, **common)
+        else:
+            self._gamma = resolve_gamma(self.gamma, X)
+            res = solve_dual(
+                np.zeros(n),
+                ones,
+                1.0,
+                X=X,
+                kernel=self.kernel,
+                gamma=self._gamma,
+                coef0=float(self.coef0),
+                degree=int(self.degree),
+                cache_size=float(self.cache_size),
+                **common,
+            )
+        if not res.converged:
+            warnings.warn(
+                f"OneClassSVM: SMO stopped at max_iter={self.max_iter} before converging",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        support = np.flatnonzero(res.alpha > 0)
+        self.support_ = support.astype(np.int32)
+        self.support_vectors_ = X[support] if self.kernel != "precomputed" else np.empty((0, 0))
+        self.dual_coef_ = res.alpha[support][None, :]
+        self.intercept_ = np.array([-res.rho])
+        self.offset_ = float(res.rho)
+        self.n_iter_ = int(res.n_iter)
+        return self
+
+    def score_samples(self, X: Any) -> Any:
+        """sum_i a_i K(x_i, x) for each row, shape (n_samples,); lower is more anomalous.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_fit_samples) of
+            kernel values against the training rows for ``kernel="precomputed"``
+        """
+        check_is_fitted(self, "dual_coef_")
+        X = check_array(X)
+        if self.kernel == "precomputed":
+            return X[:, self.support_] @ self.dual_coef_[0]
+        check_n_features(self, X)
+        return self._kernel(X, self.support_vectors_) @ self.dual_coef_[0]
+
+    def decision_function(self, X: Any) -> Any:
+        """f(x) = score_samples(x) - rho: negative outside the estimated support."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> Any:
+        """+1 inside the estimated support, -1 outside, shape (n_samples,), int64."""
         return np.where(self.decision_function(X) < 0, -1, 1).astype(np.int64)

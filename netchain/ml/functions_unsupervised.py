@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from netchain.ml.anomaly import IsolationForest
+from netchain.ml.anomaly import IsolationForest, OneClassSVM
 from netchain.ml.association import Apriori, Eclat
 from netchain.ml.base import check_array, check_random_state, euclidean_distances
 from netchain.ml.cluster import DBSCAN, AgglomerativeClustering, KMeans, _cut_tree
@@ -32,7 +32,7 @@ __all__ = [
 
 _CLUSTER_METHODS = ("KMeans", "DBSCAN", "Agglomerate")
 _REDUCE_METHODS = ("PrincipalComponentsAnalysis", "KernelPCA", "LLE", "TSNE")
-_ANOMALY_METHODS = ("IsolationForest",)
+_ANOMALY_METHODS = ("IsolationForest", "OneClassSVM")
 _ITEMSET_METHODS = {"Apriori": Apriori, "Eclat": Eclat}
 _MAX_AUTO_CLUSTERS = 10
 _SILHOUETTE_SAMPLE = 1000
@@ -360,9 +360,12 @@ def FindAnomalies(
     ----------
     data : array-like of shape (n_examples, n_features) or (n_examples,)
     method : str or (name, options), default "IsolationForest"
-        :class:`~netchain.ml.anomaly.IsolationForest` (anomaly score above 0.5 unless
-        ``contamination`` is given).
+        "IsolationForest" (:class:`~netchain.ml.anomaly.IsolationForest`: anomaly score above
+        0.5 unless ``contamination`` is given) or "OneClassSVM"
+        (:class:`~netchain.ml.anomaly.OneClassSVM`, RBF kernel, ``nu=0.05`` unless given:
+        the examples outside the estimated support).
     random_seed : int or numpy.random.Generator, default 1234
+        Seeds the isolation forest (the one-class SVM is deterministic).
     positions : bool, default False
         Return the indices of the anomalies instead of the anomalies.
 
@@ -378,8 +381,11 @@ def FindAnomalies(
     """
     X, _, scalar = _as_matrix(data)
     name, options = _split_method(method, _ANOMALY_METHODS)
-    rng = check_random_state(random_seed)
-    est = IsolationForest(random_state=rng, **options)
+    if name == "IsolationForest":
+        est = IsolationForest(random_state=check_random_state(random_seed), **options)
+    else:
+        options.setdefault("nu", 0.05)
+        est = OneClassSVM(**options)
     idx = np.flatnonzero(est.fit(X).predict(X) == -1)
     if positions:
         return idx

@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data_unsupervised import breast_cancer, standardize  # noqa: E402
 
-from netchain.ml.anomaly import IsolationForest, _average_path_length  # noqa: E402
-from netchain.ml.base import NotFittedError  # noqa: E402
+from netchain.ml.anomaly import IsolationForest, OneClassSVM, _average_path_length  # noqa: E402
+from netchain.ml.base import ConvergenceWarning, NotFittedError  # noqa: E402
 
 
 def auroc(positive, score):
@@ -120,3 +120,63 @@ def test_errors():
         forest.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="infinity"):
         forest.predict(np.array([[math.inf, 0.0]]))
+
+
+# --------------------------------------------------------------------------- one-class SVM
+
+
+@pytest.mark.parametrize("nu", [0.05, 0.5])
+@pytest.mark.parametrize("gamma", ["scale", 0.01])
+def test_one_class_svm_equals_sklearn(nu, gamma):
+    svm = pytest.importorskip("sklearn.svm")
+    X, _ = breast_cancer()
+    X = standardize(X)
+    ours = OneClassSVM(gamma=gamma, nu=nu).fit(X)
+    ref = svm.OneClassSVM(gamma=gamma, nu=nu).fit(X)
+    np.testing.assert_array_equal(ours.support_, ref.support_)
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-6)
+    assert ours.offset_ == pytest.approx(float(np.ravel(ref.offset_)[0]), rel=1e-6)
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-5)
+    np.testing.assert_allclose(ours.score_samples(X), ref.score_samples(X), atol=1e-5)
+    # labels agree except on the margin itself (free support vectors have f = 0)
+    differ = ours.predict(X) != ref.predict(X)
+    assert np.all(np.abs(ref.decision_function(X)[differ]) < 1e-6)
+
+
+def test_one_class_svm_nu_property_and_dual_constraints():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((400, 3))
+    for nu in (0.1, 0.3):
+        m = OneClassSVM(nu=nu, gamma=0.5).fit(X)
+        a = m.dual_coef_[0]
+        assert a.sum() == pytest.approx(nu * len(X), rel=1e-9)
+        assert (a > 0).all() and (a <= 1 + 1e-12).all()
+        outliers = (m.predict(X) == -1).mean()
+        assert outliers <= nu + 0.02  # at most about nu of the training points are outside
+        assert len(m.support_) / len(X) >= nu - 1e-9  # at least nu are support vectors
+    assert m.predict([[6.0, 6.0, 6.0]])[0] == -1  # a far point is outside
+
+
+def test_one_class_svm_precomputed_equals_rbf():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((150, 2))
+    K = np.exp(-0.3 * ((X[:, None] - X[None]) ** 2).sum(-1))
+    a = OneClassSVM(gamma=0.3, nu=0.2).fit(X)
+    b = OneClassSVM(kernel="precomputed", nu=0.2).fit(K)
+    np.testing.assert_array_equal(a.support_, b.support_)
+    # the same problem up to rounding of the kernel values
+    np.testing.assert_allclose(b.decision_function(K[:10]), a.decision_function(X[:10]), atol=1e-5)
+
+
+def test_one_class_svm_warns_and_errors():
+    X = np.random.default_rng(7).standard_normal((200, 2))
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        OneClassSVM(nu=0.3, max_iter=2).fit(X)
+    with pytest.raises(ValueError, match="nu"):
+        OneClassSVM(nu=0.0).fit(X)
+    with pytest.raises(ValueError, match="nu"):
+        OneClassSVM(nu=1.5).fit(X)
+    with pytest.raises(ValueError, match="kernel"):
+        OneClassSVM(kernel="laplacian").fit(X)
+    with pytest.raises(NotFittedError):
+        OneClassSVM().predict(X)

@@ -22,6 +22,7 @@ from netchain.ml import (  # noqa: E402
     KernelPCA,
     KMeans,
     LocallyLinearEmbedding,
+    OneClassSVM,
 )
 
 ESTIMATORS = [
@@ -34,6 +35,7 @@ ESTIMATORS = [
     PCA(2, svd_solver="randomized", random_state=0),
     KernelPCA(kernel="rbf"),
     IsolationForest(n_estimators=10, random_state=0),
+    OneClassSVM(nu=0.3),
     LocallyLinearEmbedding(),
     TSNE(perplexity=3, max_iter=250, random_state=0),
 ]

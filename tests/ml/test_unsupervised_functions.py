@@ -21,6 +21,7 @@ from netchain.ml import (  # noqa: E402
     FindFrequentItemsets,
     IsolationForest,
     KMeans,
+    OneClassSVM,
 )
 from netchain.ml.functions_unsupervised import silhouette_score  # noqa: E402
 
@@ -144,6 +145,10 @@ def test_find_anomalies():
     assert set(top.tolist()) == {200, 201}
     values = FindAnomalies(np.r_[rng.standard_normal(100), 25.0])
     assert 25.0 in values
+    svm_pos = FindAnomalies(X, method="OneClassSVM", positions=True)
+    expected = np.flatnonzero(OneClassSVM(nu=0.05).fit(X).predict(X) == -1)
+    np.testing.assert_array_equal(svm_pos, expected)
+    assert {200, 201} <= set(svm_pos.tolist())
     with pytest.raises(ValueError, match="method"):
         FindAnomalies(X, method="LOF")
 
