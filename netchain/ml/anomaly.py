@@ -29,6 +29,7 @@ from netchain.ml.base import (
     check_option,
     check_random_state,
     check_scalar,
+    limit_blas_threads,
     pairwise_kernel,
     resolve_gamma,
 )
@@ -478,18 +479,19 @@ class OneClassSVM(OutlierMixin, BaseEstimator):
             res = solve_dual(np.zeros(n), ones, 1.0, K=X, **common)
         else:
             self._gamma = resolve_gamma(self.gamma, X)
-            res = solve_dual(
-                np.zeros(n),
-                ones,
-                1.0,
-                X=X,
-                kernel=self.kernel,
-                gamma=self._gamma,
-                coef0=float(self.coef0),
-                degree=int(self.degree),
-                cache_size=float(self.cache_size),
-                **common,
-            )
+            with limit_blas_threads(1):  # the solver's serial loop between small products
+                res = solve_dual(
+                    np.zeros(n),
+                    ones,
+                    1.0,
+                    X=X,
+                    kernel=self.kernel,
+                    gamma=self._gamma,
+                    coef0=float(self.coef0),
+                    degree=int(self.degree),
+                    cache_size=float(self.cache_size),
+                    **common,
+                )
         if not res.converged:
             warnings.warn(
                 f"OneClassSVM: SMO stopped at max_iter={self.max_iter} before converging",

@@ -9,6 +9,7 @@ that needs it, ``__sklearn_tags__``, is only ever called by scikit-learn itself.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import numbers
@@ -42,6 +43,7 @@ __all__ = [
     "check_X_y",
     "class_weight_vector",
     "euclidean_distances",
+    "limit_blas_threads",
     "pairwise_kernel",
     "resolve_gamma",
 ]
@@ -589,6 +591,22 @@ def check_option(value: Any, name: str, options: tuple | list) -> Any:
     if not ok:
         raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
     return value
+
+
+def limit_blas_threads(limit: int = 1) -> Any:
+    """A context manager that allows at most ``limit`` BLAS threads inside its block.
+
+    Serial Numba loops that alternate with matrix products (k-means assignments, radius and
+    k-nearest-neighbour searches in blocks) run faster with one BLAS thread: between calls,
+    idle OpenBLAS threads spin and take the core that the loop needs (see PERFORMANCE.md,
+    "Thread-pool traps"). Uses ``threadpoolctl`` when it is installed; without it, the block
+    runs unchanged.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with the test environment
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=limit, user_api="blas")
 
 
 # --------------------------------------------------------------------------- kernels

@@ -36,6 +36,7 @@ from netchain.ml.base import (
     check_option,
     check_random_state,
     check_scalar,
+    limit_blas_threads,
 )
 
 __all__ = ["AgglomerativeClustering", "DBSCAN", "KMeans"]
@@ -370,16 +371,25 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         x_sq = np.einsum("ij,ij->i", Xc, Xc)
         tol = float(self.tol) * float(np.mean(np.var(X, axis=0)))
 
+        with limit_blas_threads(1):  # small products between serial loops: one thread
+            best = self._runs(Xc, x_sq, k, init, n_init, tol, mean, rng)
+        self.cluster_centers_ = best[1] + mean
+        self.n_iter_ = int(best[2])
+        self.labels_, self.inertia_ = self._labels_inertia(X)
+        return self
+
+    def _runs(self, Xc, x_sq, k, init, n_init, tol, mean, rng):
+        """``n_init`` seedings and runs; the (inertia, centres, n_iter) of the best."""
         best = None
         for _ in range(n_init):
             if isinstance(init, str) and init == "k-means++":
                 centers = _kmeans_plusplus(Xc, x_sq, k, rng)
             elif isinstance(init, str):
-                centers = Xc[rng.choice(X.shape[0], size=k, replace=False)]
+                centers = Xc[rng.choice(Xc.shape[0], size=k, replace=False)]
             else:
                 centers = init - mean
             if centers is None:  # cannot happen after the distinct-rows check; kept for safety
-                centers = Xc[rng.choice(X.shape[0], size=k, replace=False)]
+                centers = Xc[rng.choice(Xc.shape[0], size=k, replace=False)]
             if self.algorithm == "elkan" and k > 1:
                 centers, n_iter = self._run_elkan(Xc, x_sq, centers, tol)
             else:
@@ -387,11 +397,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             inertia = _assign(Xc, x_sq, centers)[2]
             if best is None or inertia < best[0]:
                 best = (inertia, centers, n_iter)
-
-        self.cluster_centers_ = best[1] + mean
-        self.n_iter_ = int(best[2])
-        self.labels_, self.inertia_ = self._labels_inertia(X)
-        return self
+        return best
 
     def _run_lloyd(self, X, x_sq, centers, tol):
         labels_old = None
@@ -484,18 +490,21 @@ _TREE_MAX_FEATURES = 16  # above this, a k-d tree visits nearly every point: blo
 
 
 @njit(cache=True)
-def _collect_pairs(G, sq, X, s, eps2, tol, out, count):
-    """Append to ``out`` the pairs (s + r, s + c), c > r, of a block of the Gram matrix
-    G = X[s:e] @ X[s:].T whose squared distance sq_i + sq_j - 2 G_rc is at most eps2; pairs
-    within ``tol`` of eps2 are decided by the directly computed distance. Returns the grown
-    buffer and the new count."""
+def _collect_pairs(G, sq, X, s, cs, eps2, tol, out, count):
+    """Append to ``out`` the pairs (i, j) = (s + r, cs + c), j > i, of a tile of the Gram
+    matrix G = X[s:e] @ X[cs:ce].T whose squared distance sq_i + sq_j - 2 G_rc is at most
+    eps2; pairs within ``tol`` of eps2 are decided by the directly computed distance.
+    Returns the (possibly grown) buffer and the new count."""
     b, m = G.shape
     d = X.shape[1]
     for r in range(b):
         i = s + r
         si = sq[i]
-        for c in range(r + 1, m):
-            j = s + c
+        c0 = i - cs + 1
+        if c0 < 0:
+            c0 = 0
+        for c in range(c0, m):
+            j = cs + c
             v = si + sq[j] - 2.0 * G[r, c]
             if v > eps2 + tol:
                 continue
@@ -516,13 +525,16 @@ def _collect_pairs(G, sq, X, s, eps2, tol, out, count):
     return out, count
 
 
+_TILE = 512  # rows and columns of one Gram tile of the radius search (2 MiB, cache sized)
+
+
 def _radius_pairs(X, eps, p):
     """All pairs (i, j), i < j, with distance(X[i], X[j]) <= eps, as an (m, 2) int64 array.
 
     A :class:`scipy.spatial.cKDTree` for non-Euclidean metrics and up to 16 features; for
-    Euclidean distances in more dimensions, blocks of rows against the rows after them
-    through one matrix product each (|x|^2 - 2 x.y + |y|^2 on centred data), with the pairs
-    within rounding of ``eps`` checked again directly.
+    Euclidean distances in more dimensions, cache-sized tiles of the upper triangle through
+    one matrix product each (|x|^2 - 2 x.y + |y|^2 on centred data, one BLAS thread), with
+    the pairs within rounding of ``eps`` checked again directly.
     """
     n, d = X.shape
     if p != 2.0 or d <= _TREE_MAX_FEATURES:
@@ -533,11 +545,12 @@ def _radius_pairs(X, eps, p):
     tol = 1e-9 * (2.0 * float(sq.max()) + eps2)
     out = np.empty((max(16, 4 * n), 2), dtype=np.int64)
     count = 0
-    block = max(1, _BLOCK_ELEMENTS // n)
-    for s in range(0, n, block):
-        e = min(n, s + block)
-        G = Xc[s:e] @ Xc[s:].T
-        out, count = _collect_pairs(G, sq, Xc, s, eps2, tol, out, count)
+    with limit_blas_threads(1):
+        for s in range(0, n, _TILE):
+            e = min(n, s + _TILE)
+            for cs in range(s, n, _TILE):
+                G = Xc[s:e] @ Xc[cs : cs + _TILE].T
+                out, count = _collect_pairs(G, sq, Xc, s, cs, eps2, tol, out, count)
     return out[:count]
 
 
@@ -573,9 +586,9 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     Notes
     -----
     Neighbours come from :class:`scipy.spatial.cKDTree` (for Euclidean distances in more
-    than 16 dimensions, where a k-d tree degenerates, from blocks of one matrix product
-    each). Which points are core and which are
-    noise does not depend on the order of the rows. A border point (not core, within ``eps``
+    than 16 dimensions, where a k-d tree degenerates, from cache-sized tiles of one matrix
+    product each). Which points are core and which are noise does not depend on the order
+    of the rows. A border point (not core, within ``eps``
     of core points of several clusters) joins the lowest-numbered of those clusters, which
     matches the usual sequential expansion.
     """

@@ -31,6 +31,7 @@ from netchain.ml.base import (
     check_option,
     check_random_state,
     check_scalar,
+    limit_blas_threads,
     pairwise_kernel,
     resolve_gamma,
 )
@@ -415,7 +416,8 @@ class KernelPCA(TransformerMixin, BaseEstimator):
         else:
             rng = check_random_state(self.random_state)
             v0 = rng.uniform(-1.0, 1.0, n)
-            evals, evecs = eigsh(Kc, k=k, which="LA", v0=v0)
+            with limit_blas_threads(1):  # ARPACK's serial steps between products
+                evals, evecs = eigsh(Kc, k=k, which="LA", v0=v0)
         order = xp.argsort(evals)[::-1]
         evals = evals[order]
         evecs = evecs[:, order]

@@ -36,6 +36,7 @@ from netchain.ml.base import (
     check_option,
     check_random_state,
     check_scalar,
+    limit_blas_threads,
 )
 
 __all__ = ["LocallyLinearEmbedding", "TSNE", "nearest_neighbors"]
@@ -138,21 +139,26 @@ def nearest_neighbors(X: Any, k: int, Y: Any = None) -> tuple[Any, Any]:
     x_sq = np.einsum("ij,ij->i", X, X)
     idx = np.empty((m, k), dtype=np.int64)
     sq = np.empty((m, k))
-    block = max(1, (1 << 22) // max(n, 1))
-    for s in range(0, m, block):
-        e = min(m, s + block)
-        G = Yq[s:e] @ X.T
-        part = np.empty((e - s, k), dtype=np.int64)
-        _select_nearest(G, x_sq, s if exclude else -1, part)
-        rows = np.arange(e - s)
-        # exact squared distances of the chosen ones (the product form loses ~1e-15 to
-        # cancellation, which would make duplicate rows look apart)
-        diff = X[part] - Yq[s:e, None, :]
-        pd = np.einsum("mkd,mkd->mk", diff, diff)
-        order = np.argsort(pd, axis=1, kind="stable")
-        idx[s:e] = part[rows[:, None], order]
-        sq[s:e] = pd[rows[:, None], order]
+    block = max(16, (1 << 19) // max(n, 1))  # a 4 MiB block of the Gram matrix
+    with limit_blas_threads(1):
+        for s in range(0, m, block):
+            _nearest_block(X, Yq, x_sq, s, min(m, s + block), k, exclude, idx, sq)
     return idx, sq
+
+
+def _nearest_block(X, Yq, x_sq, s, e, k, exclude, idx, sq):
+    """Fill rows s..e-1 of ``idx`` and ``sq`` (see :func:`nearest_neighbors`)."""
+    G = Yq[s:e] @ X.T
+    part = np.empty((e - s, k), dtype=np.int64)
+    _select_nearest(G, x_sq, s if exclude else -1, part)
+    rows = np.arange(e - s)
+    # exact squared distances of the chosen ones (the product form loses ~1e-15 to
+    # cancellation, which would make duplicate rows look apart)
+    diff = X[part] - Yq[s:e, None, :]
+    pd = np.einsum("mkd,mkd->mk", diff, diff)
+    order = np.argsort(pd, axis=1, kind="stable")
+    idx[s:e] = part[rows[:, None], order]
+    sq[s:e] = pd[rows[:, None], order]
 
 
 def _barycenter_weights(X: Any, Z: Any, neighbors: Any, reg: float) -> Any:
