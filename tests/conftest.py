@@ -54,6 +54,14 @@ def mnist_paths() -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
+def shakespeare_path() -> Path:
+    """Tiny Shakespeare (gzip) from ../shared/data (skips when absent)."""
+    if not SHAKESPEARE.is_file():
+        pytest.skip(f"tiny Shakespeare not found at {SHAKESPEARE}")
+    return SHAKESPEARE
+
+
+@pytest.fixture(scope="session")
 def mnist_split(mnist_paths):
     """The fixed 8,000 / 2,000 split: pixels in [0, 1] as float32 (N, 28, 28), int64 labels."""
     from netchain.datasets import load_mnist

@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SHAKESPEARE
 
 from netchain import NetLoad, NetTrain
 from netchain.models import MODELS
@@ -39,10 +38,8 @@ def one_blas_thread():
 
 
 @pytest.fixture(scope="module")
-def shakespeare():
-    if not SHAKESPEARE.is_file():
-        pytest.skip(f"tiny Shakespeare not found at {SHAKESPEARE}")
-    return load_text_task(SHAKESPEARE)
+def shakespeare(shakespeare_path):
+    return load_text_task(shakespeare_path)
 
 
 @pytest.mark.slow
@@ -57,13 +54,13 @@ def test_sequential_mnist_reaches_97_percent(mnist_split):
     assert acc >= 0.97, acc
 
 
-def test_text_task_split_and_windows(shakespeare):
+def test_text_task_split_and_windows(shakespeare, shakespeare_path):
     task = shakespeare
     assert len(task.vocabulary) == 65
     n = len(task.train_ids) + len(task.valid_ids)
     assert n == 1_115_394
     assert len(task.valid_ids) == round(0.1 * n)
-    text = gzip.decompress(SHAKESPEARE.read_bytes()).decode()
+    text = gzip.decompress(shakespeare_path.read_bytes()).decode()
     assert (
         "".join(task.vocabulary[i] for i in task.valid_ids[:50])
         == text[-len(task.valid_ids) :][:50]
@@ -132,11 +129,11 @@ def test_registry_entries():
 
 
 @pytest.mark.slow
-def test_cli_trains_a_language_model_and_evaluates_it(tmp_path, capsys, shakespeare):
+def test_cli_trains_a_language_model_and_evaluates_it(tmp_path, capsys, shakespeare_path):
     from netchain.cli import main
 
     text = tmp_path / "small.txt"
-    text.write_text(gzip.decompress(SHAKESPEARE.read_bytes()).decode()[:20000])
+    text.write_text(gzip.decompress(shakespeare_path.read_bytes()).decode()[:20000])
     out = tmp_path / "lm.safetensors"
     code = main(
         ["train", "--net", "charlstm", "--data", "text", "--text", str(text), "--rounds", "1",

@@ -39,8 +39,10 @@ __all__ = [
     "check_array",
     "check_classification_targets",
     "check_is_fitted",
+    "check_option",
     "check_random_state",
     "check_sample_weight",
+    "check_scalar",
     "check_X_y",
     "class_weight_vector",
     "euclidean_distances",
@@ -54,7 +56,8 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """Warned when an iterative fit stops at its iteration limit before converging."""
+    """Warned when an iterative fit stops at its iteration limit before converging, or
+    converges to a degenerate solution (for example fewer distinct clusters than asked for)."""
 
 
 class DataConversionWarning(UserWarning):
@@ -577,6 +580,75 @@ def blas_threads_for(work: float) -> contextlib.AbstractContextManager:
     """One BLAS thread when ``work`` (multiply-adds of the largest BLAS call inside) is below
     :data:`SMALL_BLAS_WORK`, else the pools as they are. See :func:`blas_threads`."""
     return blas_threads(1 if work < SMALL_BLAS_WORK else None)
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    target_type: type | tuple[type, ...],
+    *,
+    min_val: float | None = None,
+    max_val: float | None = None,
+    include_min: bool = True,
+    include_max: bool = True,
+) -> Any:
+    """Validate a scalar parameter: its type and its range.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter's name, used in error messages.
+    target_type : type or tuple of types
+        Accepted types, e.g. ``numbers.Integral`` or ``numbers.Real``; bools are never accepted
+        as numbers.
+    min_val, max_val : float, optional
+        Bounds of the accepted range.
+    include_min, include_max : bool, default True
+        Whether each bound itself is accepted.
+
+    Returns
+    -------
+    The value, unchanged.
+
+    Raises
+    ------
+    TypeError
+        For a value of the wrong type (a bool where a number is expected included).
+    ValueError
+        For a value outside the range.
+    """
+    types = target_type if isinstance(target_type, tuple) else (target_type,)
+    if isinstance(value, bool) or not isinstance(value, types):
+        names = " or ".join(getattr(t, "__name__", str(t)) for t in types)
+        raise TypeError(f"{name} must be {names}, got {value!r} of type {type(value).__name__}")
+    low_bad = min_val is not None and (value < min_val if include_min else value <= min_val)
+    high_bad = max_val is not None and (value > max_val if include_max else value >= max_val)
+    if low_bad or high_bad:
+        lo = "-inf" if min_val is None else f"{min_val}"
+        hi = "inf" if max_val is None else f"{max_val}"
+        left = "[" if include_min and min_val is not None else "("
+        right = "]" if include_max and max_val is not None else ")"
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}")
+    return value
+
+
+def check_option(value: Any, name: str, options: tuple | list) -> Any:
+    """Validate a parameter that takes one of a fixed set of values.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not one of ``options``; the message lists them.
+    """
+    ok = any(
+        value is o or (isinstance(value, str) and isinstance(o, str) and value == o)
+        for o in options
+    )
+    if not ok:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+    return value
 
 
 # --------------------------------------------------------------------------- kernels
