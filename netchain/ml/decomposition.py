@@ -211,7 +211,7 @@ class PCA(TransformerMixin, BaseEstimator):
                 )
             over = check_scalar(self.n_oversamples, "n_oversamples", numbers.Integral, min_val=0)
             size = min(k + over, limit)
-            with limit_blas_threads(1):  # many small products and QR steps in turn
+            with blas_threads(1):  # many small products and QR steps in turn
                 Q = _randomized_range(Xc, size, n_iter, rng)
                 _, S, Vt = xp.linalg.svd(Q.T @ Xc, full_matrices=False)
             all_var = S**2 / dof
