@@ -30,6 +30,7 @@ from netchain.ml.functions_unsupervised import (
 from netchain.ml.linear_model import LinearRegression, LogisticRegression, Ridge
 from netchain.ml.manifold import TSNE, LocallyLinearEmbedding
 from netchain.ml.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from netchain.ml.neural import MLPClassifier, MLPRegressor
 from netchain.ml.svm import SVC
 from netchain.ml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -62,6 +63,8 @@ __all__ = [
     "LinearRegression",
     "LocallyLinearEmbedding",
     "LogisticRegression",
+    "MLPClassifier",
+    "MLPRegressor",
     "NotFittedError",
     "OneClassSVM",
     "Predict",

@@ -19,6 +19,7 @@ cross-validation on the training data (accuracy for ``Classify``, mean squared e
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +30,7 @@ from netchain.ml.base import BaseEstimator, check_random_state
 from netchain.ml.ensemble import RandomForestClassifier, RandomForestRegressor
 from netchain.ml.linear_model import LinearRegression, LogisticRegression
 from netchain.ml.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from netchain.ml.neural import MLPClassifier, MLPRegressor
 from netchain.ml.svm import SVC
 from netchain.ml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -42,9 +44,14 @@ __all__ = [
 ]
 
 # A method: (factory(n_samples, random_state, for_selection) -> estimator, standardise features).
-# The "NeuralNetwork" method (a net trained by NetTrain) registers itself in these tables when
-# the neural-network engine is available; nothing else needs to change here.
 Factory = Callable[[int, int, bool], BaseEstimator]
+
+
+def _rounds(n: int) -> int:
+    """Training rounds for the "NeuralNetwork" method: about 3,000 ADAM steps of 32 examples,
+    between 20 and 500 rounds."""
+    return int(min(500, max(20, math.ceil(3000 * 32 / max(n, 1)))))
+
 
 CLASSIFY_METHODS: dict[str, tuple[Factory, bool]] = {
     "LogisticRegression": (lambda n, seed, sel: LogisticRegression(max_iter=1000), True),
@@ -58,6 +65,12 @@ CLASSIFY_METHODS: dict[str, tuple[Factory, bool]] = {
         lambda n, seed, sel: RandomForestClassifier(100, random_state=seed),
         False,
     ),
+    "NeuralNetwork": (
+        lambda n, seed, sel: MLPClassifier(
+            (64,), batch_size=32, max_iter=_rounds(n), random_state=seed
+        ),
+        True,
+    ),
 }
 
 PREDICT_METHODS: dict[str, tuple[Factory, bool]] = {
@@ -65,7 +78,16 @@ PREDICT_METHODS: dict[str, tuple[Factory, bool]] = {
     "NearestNeighbors": (lambda n, seed, sel: KNeighborsRegressor(n_neighbors=min(5, n)), True),
     "DecisionTree": (lambda n, seed, sel: DecisionTreeRegressor(random_state=seed), False),
     "RandomForest": (lambda n, seed, sel: RandomForestRegressor(100, random_state=seed), False),
+    "NeuralNetwork": (
+        lambda n, seed, sel: MLPRegressor(
+            (64,), batch_size=32, max_iter=_rounds(n), random_state=seed
+        ),
+        True,
+    ),
 }
+
+#: Methods "Automatic" does not try (training a net for each fold costs too much).
+_NOT_AUTOMATIC = {"NeuralNetwork"}
 
 _MAX_SELECTION_SAMPLES = 3000  # "Automatic" cross-validates on at most this many examples
 _FOLDS = 3
@@ -174,7 +196,7 @@ def _select(
         k = int(min(_FOLDS, np.bincount(codes).min()))
     else:
         k = min(_FOLDS, n)
-    names = list(table)
+    names = [name for name in table if name not in _NOT_AUTOMATIC]
     if k < 2:
         return names[0]
     fold = _folds(codes, n, k, rng)
@@ -360,8 +382,10 @@ def Classify(
     method : str or (str, dict), default "Automatic"
         "NearestNeighbors" (k-NN, k = 5), "LogisticRegression" (multinomial, L2),
         "SupportVectorMachine" (RBF kernel, Platt probabilities), "DecisionTree" (CART),
-        "RandomForest" (100 trees), or "Automatic" (the best of these by 3-fold stratified
-        cross-validation of the accuracy on at most 3000 training examples). A pair
+        "RandomForest" (100 trees), "NeuralNetwork" (an MLP with one hidden layer of 64 Ramp
+        units trained by NetTrain with ADAM, :class:`MLPClassifier`), or "Automatic" (the best
+        of these but the neural network, by 3-fold stratified cross-validation of the accuracy
+        on at most 3000 training examples). A pair
         ``("NearestNeighbors", {"n_neighbors": 3})`` passes options to the estimator.
     random_seed : int or numpy.random.Generator, default 1234
         Seeds the cross-validation and the randomised methods.
@@ -412,8 +436,9 @@ def Predict(data: Any, method: Any = "Automatic", *, random_seed: Any = 1234) ->
         As for :func:`Classify`, with numeric targets.
     method : str or (str, dict), default "Automatic"
         "LinearRegression" (least squares), "NearestNeighbors" (k = 5), "DecisionTree",
-        "RandomForest" (100 trees), or "Automatic" (the best by 3-fold cross-validated mean
-        squared error on at most 3000 examples).
+        "RandomForest" (100 trees), "NeuralNetwork" (an MLP with 64 Ramp units,
+        :class:`MLPRegressor`), or "Automatic" (the best but the neural network, by 3-fold
+        cross-validated mean squared error on at most 3000 examples).
     random_seed : int or numpy.random.Generator, default 1234
 
     Returns

@@ -12,6 +12,8 @@ from netchain.ml import (  # noqa: E402
     KNeighborsRegressor,
     LinearRegression,
     LogisticRegression,
+    MLPClassifier,
+    MLPRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
     Ridge,
@@ -29,6 +31,8 @@ ESTIMATORS = [
     DecisionTreeRegressor(random_state=0),
     RandomForestClassifier(n_estimators=10, random_state=0),
     RandomForestRegressor(n_estimators=10, random_state=0),
+    MLPClassifier((16,), learning_rate_init=0.01, max_iter=100, random_state=0),
+    MLPRegressor((16,), learning_rate_init=0.01, max_iter=100, random_state=0),
 ]
 
 # Checks expected to fail, with the reason. Every estimator: netchain raises its own
