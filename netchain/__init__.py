@@ -115,3 +115,55 @@ __all__ = [
     "no_grad",
     "value_and_grad",
 ]
+
+# The Wolfram-style functions of the upper floors, imported on first use so that
+# `import netchain` stays light (SymPy and Matplotlib load only when asked for).
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "Classify",
+            "Predict",
+            "ClassifierMeasurements",
+            "PredictorMeasurements",
+            "FindClusters",
+            "ClusterClassify",
+            "DimensionReduce",
+            "FindAnomalies",
+            "FindFrequentItemsets",
+        ],
+        "netchain.ml",
+    ),
+    **dict.fromkeys(
+        ["Grad", "Hessian", "CriticalPoints", "ClassifyCriticalPoint", "GradientDescent"],
+        "netchain.calculus",
+    ),
+    **dict.fromkeys(
+        [
+            "Plot3D",
+            "ContourPlot",
+            "VectorDensityPlot",
+            "LossPlot",
+            "DecisionRegionsPlot",
+            "FeatureSpacePlot",
+            "ConfusionMatrixPlot",
+            "NetPlot",
+            "ActivationPlot",
+        ],
+        "netchain.plot",
+    ),
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netchain' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
