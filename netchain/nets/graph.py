@@ -27,7 +27,7 @@ raises a ValueError that names them.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,10 +54,11 @@ from netchain.nets import io
 from netchain.nets.chain import (
     EVAL_CHUNK,
     NetChain,
+    _LayerList,
+    _one_or_batch,
     _ragged,
     arrays_for,
     as_layer,
-    leaf_layers,
     shape_fits,
 )
 from netchain.nets.decoders import NetDecoder
@@ -116,6 +117,20 @@ def _is_int(v: Any) -> bool:
 
 
 # ----------------------------------------------------------------------------- running layers
+
+
+def reachable(starts: Iterable[int], successors: Callable[[int], Iterable[int]]) -> set[int]:
+    """The layer indices reachable from ``starts`` (included) by repeatedly following
+    ``successors``."""
+    seen: set[int] = set()
+    stack = list(starts)
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        stack.extend(successors(j))
+    return seen
 
 
 def run_layer(
@@ -228,7 +243,7 @@ class _PortView:
 # ----------------------------------------------------------------------------- NetGraph
 
 
-class NetGraph(Layer):
+class NetGraph(_LayerList):
     """A graph of layers joined at named ports (see the module docstring for the notation).
 
     Parameters
@@ -376,41 +391,34 @@ class NetGraph(Layer):
                     edges.append((s, target))
         return edges
 
+    def _layer_port(self, spec: NetPort, trail: str, side: str) -> tuple[Any, str]:
+        """The endpoint a NetPort names in a connection: a graph port, or an existing
+        ``side`` ("input" or "output") port of one of the graph's layers."""
+        if spec.is_graph_port:
+            return (GRAPH, spec.path[0])
+        if len(spec.path) != 2:
+            raise ValueError(
+                f"NetGraph: {trail}: connect ports of the graph's own layers, got {spec!r}"
+            )
+        i = self._index(spec.path[0], trail)
+        port = spec.path[1]
+        ins, outs = self._ports_of(i)
+        ports = ins if side == "input" else outs
+        if port not in ports:
+            raise ValueError(
+                f"NetGraph: {trail}: {self._label(i)} has no {side} port {port!r}; it has {list(ports)}"
+            )
+        return (i, port)
+
     def _source(self, spec: Any, trail: str) -> tuple[Any, str]:
         if isinstance(spec, NetPort):
-            if spec.is_graph_port:
-                return (GRAPH, spec.path[0])
-            if len(spec.path) != 2:
-                raise ValueError(
-                    f"NetGraph: {trail}: connect ports of the graph's own layers, got {spec!r}"
-                )
-            i = self._index(spec.path[0], trail)
-            port = spec.path[1]
-            _, outs = self._ports_of(i)
-            if port not in outs:
-                raise ValueError(
-                    f"NetGraph: {trail}: {self._label(i)} has no output port {port!r}; it has {list(outs)}"
-                )
-            return (i, port)
+            return self._layer_port(spec, trail, "output")
         i = self._index(spec, trail)
         return (i, self.layers[i].output_ports[0])
 
     def _destination(self, spec: Any, trail: str) -> tuple[Any, str | None]:
         if isinstance(spec, NetPort):
-            if spec.is_graph_port:
-                return (GRAPH, spec.path[0])
-            if len(spec.path) != 2:
-                raise ValueError(
-                    f"NetGraph: {trail}: connect ports of the graph's own layers, got {spec!r}"
-                )
-            i = self._index(spec.path[0], trail)
-            port = spec.path[1]
-            ins, _ = self._ports_of(i)
-            if port not in ins:
-                raise ValueError(
-                    f"NetGraph: {trail}: {self._label(i)} has no input port {port!r}; it has {list(ins)}"
-                )
-            return (i, port)
+            return self._layer_port(spec, trail, "input")
         if isinstance(spec, list | tuple):
             raise ValueError(f"NetGraph: {trail}: a destination is a layer or a port, got {spec!r}")
         return (self._index(spec, trail), None)
@@ -850,18 +858,6 @@ class NetGraph(Layer):
         return layer
 
     # ------------------------------------------------------------------ structure
-    def children(self) -> list[tuple[Any, Layer]]:
-        """(name, layer) pairs: positions from 1 for a list, names for a dict."""
-        if self.named:
-            return list(zip(self.names, self.layers))
-        return [(i + 1, layer) for i, layer in enumerate(self.layers)]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
-
     def edges(self) -> list[tuple[Any, Any]]:
         """The connections as ``(source, target)`` pairs of layer names (as :meth:`children`
         gives them), with "Input" and "Output" standing for the graph's own ports; each pair
@@ -879,20 +875,8 @@ class NetGraph(Layer):
                 pairs.append(pair)
         return pairs
 
-    def uninitialized(self) -> list[str]:
-        return [
-            "/".join(map(str, (*path, n)))
-            for path, layer in leaf_layers(self)
-            for n in layer.uninitialized()
-        ]
-
-    def parameter_count(self) -> int:
-        return sum(layer.parameter_count() for _, layer in leaf_layers(self))
-
     def copy(self) -> NetGraph:
         new = super().copy()
-        new.layers = [layer.copy() for layer in self.layers]
-        new.names = list(self.names)
         new.feeds = [{p: list(s) for p, s in f.items()} for f in self.feeds]
         new.graph_outputs = dict(self.graph_outputs)
         new.links = list(self.links)
@@ -902,15 +886,6 @@ class NetGraph(Layer):
         new.decoders = dict(self.decoders)
         new._shapes = dict(getattr(self, "_shapes", {}))
         return new
-
-    @property
-    def dtype(self) -> Any:
-        """The dtype of the net's arrays (float32 unless initialised otherwise)."""
-        for _, layer in leaf_layers(self):
-            for a in layer.arrays.values():
-                if a is not None:
-                    return a.dtype
-        return backend.default_float()
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError("NetGraph is serialised by its to_json")
@@ -946,18 +921,14 @@ class NetGraph(Layer):
         )
 
     # ------------------------------------------------------------------ computation
+    def _feeders(self, i: int) -> list[int]:
+        """The layers whose outputs feed layer ``i``."""
+        return [s[0] for srcs in self.feeds[i].values() for s in srcs if s[0] is not GRAPH]
+
     def _plan(self, wanted: tuple[tuple[Any, str], ...]) -> list[int]:
         plan = self._plans.get(wanted)
         if plan is None:
-            need: set[int] = set()
-            stack = [w[0] for w in wanted if w[0] is not GRAPH]
-            while stack:
-                i = stack.pop()
-                if i in need:
-                    continue
-                need.add(i)
-                for srcs in self.feeds[i].values():
-                    stack.extend(s[0] for s in srcs if s[0] is not GRAPH)
+            need = reachable((w[0] for w in wanted if w[0] is not GRAPH), self._feeders)
             plan = [i for i in self.order if i in need]
             self._plans[wanted] = plan
         return plan
@@ -1064,12 +1035,7 @@ class NetGraph(Layer):
             For an uninitialised net, a missing or unknown port, wrong shapes, NaN or infinity,
             or ports with different numbers of examples.
         """
-        missing = self.uninitialized()
-        if missing:
-            raise ValueError(
-                f"the net has uninitialized arrays ({', '.join(missing[:3])}"
-                f"{', ...' if len(missing) > 3 else ''}); use NetInitialize(net) or NetTrain"
-            )
+        self._check_initialized()
         if isinstance(x, Mapping):
             unknown = set(x) - set(self.input_ports)
             if unknown:
@@ -1098,15 +1064,13 @@ class NetGraph(Layer):
                 X, L = pad_sequences(v, shape[0], dtype, f"{name} {p!r}")
             else:
                 X = backend.as_float_array(v, dtype, name=f"{name} {p!r}")
-            if X.ndim == len(shape) and shape_fits(shape, tuple(X.shape)):
-                X, single = X[None], True
-            elif X.ndim == len(shape) + 1 and shape_fits(shape, tuple(X.shape[1:])):
-                single = False
-            else:
+            batch = _one_or_batch(X, shape)
+            if batch is None:
                 raise ValueError(
                     f"{name}: the graph's port {p!r} expects one example of shape "
                     f"{format_shape(shape)} or a batch of them, got shape {tuple(X.shape)}"
                 )
+            X, single = batch
             if not bool(xp.all(xp.isfinite(X))):
                 raise ValueError(f"{name}: port {p!r} contains NaN or infinity")
             arrays[p] = X
@@ -1201,42 +1165,15 @@ class NetGraph(Layer):
 
     def table(self) -> str:
         """The layers with their output shapes and parameter counts, then the connections."""
-        rows = []
-        for p, s in zip(self.input_ports, self.input_shapes):
-            rows.append(("", f"NetPort({p!r})", format_shape(s), ""))
-        for i, layer in enumerate(self.layers):
-            label = layer.summary()
-            if self.named:
-                label = f"{self.names[i]}: {label}"
-            count = layer.parameter_count()
-            rows.append(
-                (
-                    str(i + 1),
-                    label,
-                    format_shape(layer.output_shapes[0]) if layer.output_shapes else "",
-                    str(count) if count else "",
-                )
-            )
-        head = ("#", "layer", "output shape", "parameters")
-        widths = [max(len(r[k]) for r in [*rows, head]) for k in range(4)]
-        lines = [
-            f"NetGraph ({len(self.layers)} layers, {self.parameter_count()} parameters"
-            + (", uninitialized" if self.uninitialized() else "")
-            + f"; inputs {list(self.input_ports)}, outputs {list(self.output_ports)})"
+        rows = [
+            ("", f"NetPort({p!r})", format_shape(s), "")
+            for p, s in zip(self.input_ports, self.input_shapes)
         ]
-        for r in [head, *rows]:
-            lines.append(
-                "  "
-                + "  ".join(
-                    c.ljust(w) if k != 3 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))
-                )
-            )
+        extra = f"; inputs {list(self.input_ports)}, outputs {list(self.output_ports)}"
+        lines = self._table_lines("NetGraph", rows, extra)
         conns = [f"{self._endpoint_label(s)} -> {self._endpoint_label(d)}" for s, d in self.links]
         lines.append("  connections: " + ", ".join(conns))
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.table()
 
     def summary(self) -> str:
         return f"NetGraph[{len(self.layers)} layers]"
