@@ -133,6 +133,29 @@ def reachable(starts: Iterable[int], successors: Callable[[int], Iterable[int]])
     return seen
 
 
+def _name_ports(ends: list[tuple[int, str]], names: list[str]) -> list[str]:
+    """Names for new graph ports at the layer ports ``ends``: a port's own name where it is
+    the only one of that name and still free, else that name numbered from 1 (skipping names
+    taken). Each name is appended to ``names`` as it is chosen; returns them in order."""
+    counts: dict[str, int] = {}
+    for _, p in ends:
+        counts[p] = counts.get(p, 0) + 1
+    numbered: dict[str, int] = {}
+    chosen = []
+    for _, p in ends:
+        if counts[p] == 1 and p not in names:
+            name = p
+        else:
+            k = numbered.get(p, 0) + 1
+            while f"{p}{k}" in names:
+                k += 1
+            numbered[p] = k
+            name = f"{p}{k}"
+        names.append(name)
+        chosen.append(name)
+    return chosen
+
+
 def run_layer(
     layer: Layer,
     inputs: Mapping[str, Any],
@@ -493,20 +516,7 @@ class NetGraph(_LayerList):
                 f"{self.names[i]!r}"
             )
         inputs = list(named_inputs)
-        counts: dict[str, int] = {}
-        for _, p in open_inputs:
-            counts[p] = counts.get(p, 0) + 1
-        numbered: dict[str, int] = {}
-        for i, p in open_inputs:
-            if counts[p] == 1 and p not in inputs:
-                name = p
-            else:
-                k = numbered.get(p, 0) + 1
-                while f"{p}{k}" in inputs:
-                    k += 1
-                numbered[p] = k
-                name = f"{p}{k}"
-            inputs.append(name)
+        for (i, p), name in zip(open_inputs, _name_ports(open_inputs, inputs)):
             feeds[i][p] = [(GRAPH, name)]
             resolved.append(((GRAPH, name), (i, p)))
         if not inputs:
@@ -524,20 +534,7 @@ class NetGraph(_LayerList):
                 for p in layer.output_ports
                 if (i, p) not in used
             ]
-            counts = {}
-            for _, p in loose:
-                counts[p] = counts.get(p, 0) + 1
-            numbered = {}
-            for i, p in loose:
-                if counts[p] == 1 and p not in outputs:
-                    name = p
-                else:
-                    k = numbered.get(p, 0) + 1
-                    while f"{p}{k}" in outputs:
-                        k += 1
-                    numbered[p] = k
-                    name = f"{p}{k}"
-                outputs.append(name)
+            for (i, p), name in zip(loose, _name_ports(loose, outputs)):
                 graph_out[name] = (i, p)
                 resolved.append(((i, p), (GRAPH, name)))
         if not outputs:
