@@ -32,6 +32,24 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
 class _MLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: the parameters, their checks, training."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        alpha: float = 1e-4,
+        batch_size: Any = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        random_state: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+
     def _check_params(self, n: int) -> tuple[tuple[int, ...], int]:
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
@@ -124,22 +142,6 @@ class MLPClassifier(ClassifierMixin, _MLP):
         For fewer than two classes, NaN or infinite features, or invalid parameters.
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        alpha: float = 1e-4,
-        batch_size: Any = "auto",
-        learning_rate_init: float = 1e-3,
-        max_iter: int = 200,
-        random_state: Any = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.random_state = random_state
-
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train on features ``X`` (n_samples, n_features) and labels ``y`` (n_samples,)."""
         X, y = check_X_y(X, y)
@@ -181,22 +183,6 @@ class MLPRegressor(RegressorMixin, _MLP):
     n_iter_ : int
     n_features_in_ : int
     """
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        alpha: float = 1e-4,
-        batch_size: Any = "auto",
-        learning_rate_init: float = 1e-3,
-        max_iter: int = 200,
-        random_state: Any = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> MLPRegressor:
         """Train on features ``X`` (n_samples, n_features) and numeric targets ``y``."""
