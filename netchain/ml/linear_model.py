@@ -29,7 +29,7 @@ from netchain.ml.base import (
     RegressorMixin,
     blas_threads_for,
     check_array,
-    check_classification_targets,
+    check_classifier_targets,
     check_is_fitted,
     check_n_features,
     check_sample_weight,
@@ -317,15 +317,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        w = check_sample_weight(sample_weight, len(X))
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes, w = check_classifier_targets(
+            y, sample_weight, min_classes=2, estimator="LogisticRegression"
+        )
         K = len(self.classes_)
-        if K < 2:
-            raise ValueError(
-                f"y: LogisticRegression needs samples of at least 2 classes; got 1 class "
-                f"({self.classes_[0]!r})"
-            )
         self.n_features_in_ = X.shape[1]
         n, d = X.shape
         w_total = w.sum()

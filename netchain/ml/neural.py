@@ -21,7 +21,7 @@ from netchain.ml.base import (
     ClassifierMixin,
     RegressorMixin,
     check_array,
-    check_classification_targets,
+    check_classifier_targets,
     check_is_fitted,
     check_n_features,
     check_random_state,
@@ -145,8 +145,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train on features ``X`` (n_samples, n_features) and labels ``y`` (n_samples,)."""
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes, _ = check_classifier_targets(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y: a classifier needs at least two classes, got only {self.classes_.tolist()} "

@@ -36,7 +36,7 @@ from netchain.ml.base import (
     ClassifierMixin,
     RegressorMixin,
     check_array,
-    check_classification_targets,
+    check_classifier_targets,
     check_is_fitted,
     check_n_features,
     check_random_state,
@@ -783,9 +783,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
         if self.criterion not in ("gini", "entropy"):
             raise ValueError(f"criterion must be 'gini' or 'entropy', got {self.criterion!r}")
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        w = check_sample_weight(sample_weight, len(X))
-        classes, codes = np.unique(y, return_inverse=True)
+        classes, codes, w = check_classifier_targets(y, sample_weight)
         w = w * class_weight_vector(self.class_weight, classes, codes)[codes]
         return X, classes, codes.astype(np.int64), w
 
