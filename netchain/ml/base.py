@@ -39,6 +39,7 @@ __all__ = [
     "check_array",
     "check_classification_targets",
     "check_classifier_targets",
+    "check_fitted_input",
     "check_is_fitted",
     "check_option",
     "check_random_state",
@@ -546,6 +547,18 @@ def check_n_features(estimator: Any, X: Any) -> None:
             f"X has {n} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input"
         )
+
+
+def check_fitted_input(estimator: Any, X: Any, attributes: str | list[str]) -> np.ndarray:
+    """Validate the input of a fitted estimator's predict / transform / score.
+
+    Checks :func:`check_is_fitted` (with ``attributes``), then :func:`check_array` and
+    :func:`check_n_features`; returns the validated ``X``.
+    """
+    check_is_fitted(estimator, attributes)
+    X = check_array(X)
+    check_n_features(estimator, X)
+    return X
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

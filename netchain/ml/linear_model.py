@@ -28,10 +28,8 @@ from netchain.ml.base import (
     ConvergenceWarning,
     RegressorMixin,
     blas_threads_for,
-    check_array,
     check_classifier_targets,
-    check_is_fitted,
-    check_n_features,
+    check_fitted_input,
     check_sample_weight,
     check_X_y,
 )
@@ -72,9 +70,7 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets), float64
         """
-        check_is_fitted(self, "coef_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "coef_")
         return X @ self.coef_.T + self.intercept_
 
     def _prepare(self, X, y, sample_weight):
@@ -406,9 +402,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,) for two classes (positive favours ``classes_[1]``),
         else (n_samples, n_classes)
         """
-        check_is_fitted(self, "coef_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "coef_")
         Z = X @ self.coef_.T + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 

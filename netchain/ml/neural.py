@@ -20,10 +20,8 @@ from netchain.ml.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    check_array,
     check_classifier_targets,
-    check_is_fitted,
-    check_n_features,
+    check_fitted_input,
     check_random_state,
     check_X_y,
 )
@@ -102,9 +100,7 @@ class _MLP(BaseEstimator):
     def _outputs(self, X: Any) -> np.ndarray:
         from netchain.models.perceptron import mlp_outputs
 
-        check_is_fitted(self, "net_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "net_")
         return mlp_outputs(self.net_, X)
 
 

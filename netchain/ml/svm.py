@@ -26,10 +26,9 @@ from netchain.ml.base import (
     ConvergenceWarning,
     available_if,
     blas_threads_for,
-    check_array,
     check_classifier_targets,
+    check_fitted_input,
     check_is_fitted,
-    check_n_features,
     check_random_state,
     check_X_y,
     class_weight_vector,
@@ -387,9 +386,7 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
     def _ovo(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "support_vectors_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "support_vectors_")
         if len(self.support_vectors_) == 0:
             return np.tile(-self._rho, (len(X), 1))
         n_sv, n_pairs = self._coef.shape

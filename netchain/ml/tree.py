@@ -35,10 +35,9 @@ from netchain.ml.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    check_array,
     check_classifier_targets,
+    check_fitted_input,
     check_is_fitted,
-    check_n_features,
     check_random_state,
     check_sample_weight,
     check_X_y,
@@ -695,10 +694,7 @@ class _BaseTree(BaseEstimator):
         self.feature_importances_ = tree.feature_importances()
 
     def _X_predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "tree_")
-        X = check_array(X)
-        check_n_features(self, X)
-        return X
+        return check_fitted_input(self, X, "tree_")
 
     def apply(self, X: Any) -> np.ndarray:
         """The leaf (node id in ``tree_``) that each sample reaches.
