@@ -212,13 +212,37 @@ def _reshape_forward(layer: Layer, inputs: list[Tensor]) -> Tensor:
 
 # ---------------------------------------------------------------------- convolution
 
-# the optional arguments of each layer and their defaults, in config and summary order
-_CONV_DEFAULTS = (("stride", 1), ("padding_size", 0), ("dilation", 1), ("channel_groups", 1))
-_DECONV_DEFAULTS = (("stride", 1), ("padding_size", 0))
 _POOLING_DEFAULTS = (("stride", None), ("function", "Max"), ("padding_size", 0))
 
 
-class ConvolutionLayer(Layer):
+class _FilterLayer(Layer):
+    """What ConvolutionLayer and DeconvolutionLayer share: n filters of a kernel, optional
+    biases and input shape, and the optional arguments in ``_defaults`` (name, default), in
+    config and summary order."""
+
+    _defaults: tuple[tuple[str, Any], ...] = ()
+    n: int
+    kernel: Any
+    input: tuple[int, ...] | None
+
+    def config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"n": self.n, "kernel": _jsonable(self.kernel)}
+        cfg.update(_config_of(self, self._defaults))
+        if "Biases" in self.disabled:
+            cfg["biases"] = False
+        if self.input is not None:
+            cfg["input"] = list(self.input)
+        return cfg
+
+    def declared_input_shapes(self) -> list[Shape | None]:
+        return [self.input]
+
+    def summary(self) -> str:
+        parts = [str(self.n), _fmt(self.kernel), *_summary_of(self, self._defaults)]
+        return f"{type(self).__name__}[{', '.join(parts)}]"
+
+
+class ConvolutionLayer(_FilterLayer):
     """A trainable convolution over 1-D sequences (C, L) or 2-D images (C, H, W).
 
     Each of the ``n`` output channels is a bias plus the cross-correlation of a kernel with
@@ -271,6 +295,7 @@ class ConvolutionLayer(Layer):
     """
 
     array_names = ("Weights", "Biases")
+    _defaults = (("stride", 1), ("padding_size", 0), ("dilation", 1), ("channel_groups", 1))
 
     def __init__(
         self,
@@ -307,18 +332,6 @@ class ConvolutionLayer(Layer):
         self.kernel = kernel
         _set_biases(self, biases, n, weights)
         self.input = _input_spec(input, "ConvolutionLayer")
-
-    def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"n": self.n, "kernel": _jsonable(self.kernel)}
-        cfg.update(_config_of(self, _CONV_DEFAULTS))
-        if "Biases" in self.disabled:
-            cfg["biases"] = False
-        if self.input is not None:
-            cfg["input"] = list(self.input)
-        return cfg
-
-    def declared_input_shapes(self) -> list[Shape | None]:
-        return [self.input]
 
     def _geometry(self, shape: Shape) -> tuple[int, tuple[int, ...], dict[str, Any]]:
         C, S = _spatial(
@@ -381,12 +394,8 @@ class ConvolutionLayer(Layer):
             groups=self.channel_groups,
         )
 
-    def summary(self) -> str:
-        parts = [str(self.n), _fmt(self.kernel), *_summary_of(self, _CONV_DEFAULTS)]
-        return f"ConvolutionLayer[{', '.join(parts)}]"
 
-
-class DeconvolutionLayer(Layer):
+class DeconvolutionLayer(_FilterLayer):
     """A trainable transposed convolution ("deconvolution"): upsamples (C, H, W) images (or
     (C, L) sequences) to n channels.
 
@@ -420,6 +429,7 @@ class DeconvolutionLayer(Layer):
     """
 
     array_names = ("Weights", "Biases")
+    _defaults = (("stride", 1), ("padding_size", 0))
 
     def __init__(
         self,
@@ -443,18 +453,6 @@ class DeconvolutionLayer(Layer):
         self.kernel = kernel
         _set_biases(self, biases, n, weights)
         self.input = _input_spec(input, "DeconvolutionLayer")
-
-    def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"n": self.n, "kernel": _jsonable(self.kernel)}
-        cfg.update(_config_of(self, _DECONV_DEFAULTS))
-        if "Biases" in self.disabled:
-            cfg["biases"] = False
-        if self.input is not None:
-            cfg["input"] = list(self.input)
-        return cfg
-
-    def declared_input_shapes(self) -> list[Shape | None]:
-        return [self.input]
 
     def infer(self, input_shapes: list[Shape]) -> list[Shape]:
         (shape,) = input_shapes
@@ -485,10 +483,6 @@ class DeconvolutionLayer(Layer):
             stride=self.stride,
             padding=self.padding_size,
         )
-
-    def summary(self) -> str:
-        parts = [str(self.n), _fmt(self.kernel), *_summary_of(self, _DECONV_DEFAULTS)]
-        return f"DeconvolutionLayer[{', '.join(parts)}]"
 
 
 # ---------------------------------------------------------------------- pooling
