@@ -133,6 +133,28 @@ def reachable(starts: Iterable[int], successors: Callable[[int], Iterable[int]])
     return seen
 
 
+def _per_port(
+    value: Any, ports: tuple[str, ...], side: str, what: str, convert: Callable[[Any, Any], Any]
+) -> dict[str, Any]:
+    """A NetGraph option by port: a dict by port name, or one value for the only port;
+    ``convert(value, port name or None)`` validates each."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if k not in ports:
+                raise ValueError(
+                    f"NetGraph {side}: the graph has no {side} port {k!r}; ports: {list(ports)}"
+                )
+            out[k] = convert(v, k)
+        return out
+    if len(ports) != 1:
+        raise ValueError(
+            f"NetGraph {side}: the graph has {side} ports {list(ports)}; give a dict "
+            f"{{port: {what}}}"
+        )
+    return {ports[0]: convert(value, None)}
+
+
 def _name_ports(ends: list[tuple[int, str]], names: list[str]) -> list[str]:
     """Names for new graph ports at the layer ports ``ends``: a port's own name where it is
     the only one of that name and still free, else that name numbered from 1 (skipping names
@@ -552,36 +574,20 @@ class NetGraph(_LayerList):
         # shapes and decoders
         self.declared: dict[str, Any] = {}
         if input is not None:
-            if isinstance(input, Mapping):
-                for k, v in input.items():
-                    if k not in self.input_ports:
-                        raise ValueError(
-                            f"NetGraph input: the graph has no input port {k!r}; ports: {list(self.input_ports)}"
-                        )
-                    self.declared[k] = shape_argument(v, f"NetGraph input {k!r}")
-            else:
-                if len(self.input_ports) != 1:
-                    raise ValueError(
-                        f"NetGraph input: the graph has input ports {list(self.input_ports)}; give "
-                        "a dict {port: shape}"
-                    )
-                self.declared[self.input_ports[0]] = shape_argument(input, "NetGraph input")
+            self.declared = _per_port(
+                input,
+                self.input_ports,
+                "input",
+                "shape",
+                lambda v, k: shape_argument(
+                    v, "NetGraph input" if k is None else f"NetGraph input {k!r}"
+                ),
+            )
         self.decoders: dict[str, NetDecoder] = {}
         if output is not None:
-            if isinstance(output, Mapping):
-                for k, v in output.items():
-                    if k not in self.output_ports:
-                        raise ValueError(
-                            f"NetGraph output: the graph has no output port {k!r}; ports: {list(self.output_ports)}"
-                        )
-                    self.decoders[k] = _decoder(v)
-            else:
-                if len(self.output_ports) != 1:
-                    raise ValueError(
-                        f"NetGraph output: the graph has output ports {list(self.output_ports)}; "
-                        "give a dict {port: decoder}"
-                    )
-                self.decoders[self.output_ports[0]] = _decoder(output)
+            self.decoders = _per_port(
+                output, self.output_ports, "output", "decoder", lambda v, k: _decoder(v)
+            )
         self.input_shapes = [self.declared.get(p) for p in self.input_ports]
         self.output_shapes = [None] * len(self.output_ports)
         self.bind(self._initial_shapes(), "NetGraph")
