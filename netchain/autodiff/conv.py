@@ -211,6 +211,26 @@ def _check_input(x: Tensor, name: str, min_d: int = 1) -> int:
     return d
 
 
+def _filter_tensors(
+    name: str, x: Any, weights: Any, biases: Any
+) -> tuple[Tensor, Tensor, Tensor | None, int]:
+    """The arguments of a (de)convolution as Tensors (biases may be None), and the number of
+    spatial dimensions of the checked input."""
+    x, w = as_tensor(x), as_tensor(weights)
+    b = None if biases is None else as_tensor(biases)
+    return x, w, b, _check_input(x, name)
+
+
+def _check_biases(name: str, b: Tensor | None, n_out: int) -> None:
+    if b is not None and b.shape != (n_out,):
+        raise ValueError(f"{name}: biases must have shape ({n_out},), got {b.shape}")
+
+
+def _with_bias(items: tuple[Any, ...], bias_item: Any, b: Tensor | None) -> tuple[Any, ...]:
+    """``items``, followed by ``bias_item`` when there are biases ``b`` (parents, gradients)."""
+    return items if b is None else (*items, bias_item)
+
+
 def _zero_pad(
     a: Any, padding: tuple[tuple[int, int], ...], value: float = 0.0, scratch: bool = False
 ) -> Any:
@@ -465,9 +485,7 @@ def convolution(
         For shapes that do not fit (channels, groups, a kernel larger than the padded input)
         or malformed stride, padding or dilation.
     """
-    x, w = as_tensor(x), as_tensor(weights)
-    b = None if biases is None else as_tensor(biases)
-    d = _check_input(x, "convolution")
+    x, w, b, d = _filter_tensors("convolution", x, weights, biases)
     X, Wt = x._data, w._data
     if Wt.ndim != d + 2:
         raise ValueError(
@@ -489,8 +507,7 @@ def convolution(
             f"convolution: weights of shape {Wt.shape} expect {cg * groups} input channels "
             f"({cg} per group, {groups} group(s)), got {C} (input shape {X.shape})"
         )
-    if b is not None and b.shape != (n_out,):
-        raise ValueError(f"convolution: biases must have shape ({n_out},), got {b.shape}")
+    _check_biases("convolution", b, n_out)
     stride = normalize_tuple(stride, d, "convolution stride")
     dilation = normalize_tuple(dilation, d, "convolution dilation")
     span = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
@@ -514,9 +531,7 @@ def convolution(
         step = max(1, MAX_COLUMNS // per_example)
         kw = dict(stride=stride, padding=pads, dilation=dilation, groups=groups)
         parts = [convolution(X[i : i + step], w, b, **kw)._data for i in range(0, N, step)]
-        return make_result(
-            xp.concatenate(parts), (x, w) if b is None else (x, w, b), _unused, "convolution"
-        )
+        return make_result(xp.concatenate(parts), _with_bias((x, w), b, b), _unused, "convolution")
     # small per-example products: one product per example (a batched call, example-major
     # layout); large ones: one product per group for the whole batch (channel-major layout)
     batch_first = og * K * math.prod(out) <= SMALL_PRODUCT
@@ -573,10 +588,9 @@ def convolution(
             gx = grid.col2im(gcols.reshape(*shape, *out))
             _scratch.give(gcols)
         _scratch.give(cols)
-        return (gx, gw) if b is None else (gx, gw, gb)
+        return _with_bias((gx, gw), gb, b)
 
-    parents = (x, w) if b is None else (x, w, b)
-    return make_result(Y, parents, backward, "convolution")
+    return make_result(Y, _with_bias((x, w), b, b), backward, "convolution")
 
 
 def deconvolution(
@@ -616,9 +630,7 @@ def deconvolution(
     ValueError
         For shapes that do not fit or an output size below 1.
     """
-    x, w = as_tensor(x), as_tensor(weights)
-    b = None if biases is None else as_tensor(biases)
-    d = _check_input(x, "deconvolution")
+    x, w, b, d = _filter_tensors("deconvolution", x, weights, biases)
     X, Wt = x._data, w._data
     N, C, *S = X.shape
     if Wt.ndim != d + 2 or Wt.shape[0] != C:
@@ -628,8 +640,7 @@ def deconvolution(
         )
     _, n_out, *kernel = Wt.shape
     kernel = tuple(kernel)
-    if b is not None and b.shape != (n_out,):
-        raise ValueError(f"deconvolution: biases must have shape ({n_out},), got {b.shape}")
+    _check_biases("deconvolution", b, n_out)
     stride = normalize_tuple(stride, d, "deconvolution stride")
     dilation = normalize_tuple(dilation, d, "deconvolution dilation")
     pads = normalize_padding(padding, d, "deconvolution padding")
@@ -666,10 +677,9 @@ def deconvolution(
         if b is not None and b.requires_grad:
             gb = g.sum(axis=(0, *range(2, 2 + d)))
         _scratch.give(gcols.base)
-        return (gx, gw) if b is None else (gx, gw, gb)
+        return _with_bias((gx, gw), gb, b)
 
-    parents = (x, w) if b is None else (x, w, b)
-    return make_result(Y, parents, backward, "deconvolution")
+    return make_result(Y, _with_bias((x, w), b, b), backward, "deconvolution")
 
 
 # ---------------------------------------------------------------------- pooling

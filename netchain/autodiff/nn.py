@@ -324,17 +324,24 @@ def cross_entropy(probabilities: Any, target: Any) -> Tensor:
     return make_result(loss, (p,), backward_idx, "cross_entropy")
 
 
+def _with_target(prediction: Any, target: Any) -> tuple[Tensor, Tensor, Any, Any, int]:
+    """A binary loss's prediction and target as Tensors (the target in the prediction's dtype),
+    their arrays (the target's broadcast to the prediction's shape) and the number of terms
+    the mean divides by (at least 1)."""
+    z = as_tensor(prediction)
+    t = as_tensor(target, dtype=z.dtype)
+    Z, T = z._data, t._data
+    if T.shape != Z.shape:
+        T = xp.broadcast_to(T, Z.shape)
+    return z, t, Z, T, max(Z.size, 1)
+
+
 def binary_cross_entropy_with_logits(logits: Any, target: Any) -> Tensor:
     """Mean of -t log sigmoid(z) - (1 - t) log(1 - sigmoid(z)), from the logits z.
 
     Computed as max(z, 0) - z t + log1p(e^-|z|); its gradient is (sigmoid(z) - t) / n.
     """
-    z = as_tensor(logits)
-    t = as_tensor(target, dtype=z.dtype)
-    Z, T = z._data, t._data
-    if T.shape != Z.shape:
-        T = xp.broadcast_to(T, Z.shape)
-    n = max(Z.size, 1)
+    z, t, Z, T, n = _with_target(logits, target)
     loss = xp.asarray(
         (xp.maximum(Z, 0) - Z * T + xp.log1p(xp.exp(-xp.abs(Z)))).sum() / n, dtype=Z.dtype
     )
@@ -349,12 +356,7 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any) -> Tensor:
 
 def binary_cross_entropy(probabilities: Any, target: Any) -> Tensor:
     """Mean of -t log p - (1 - t) log(1 - p) for probabilities p; 0 * log 0 counts as 0."""
-    p = as_tensor(probabilities)
-    t = as_tensor(target, dtype=p.dtype)
-    P, T = p._data, t._data
-    if T.shape != P.shape:
-        T = xp.broadcast_to(T, P.shape)
-    n = max(P.size, 1)
+    p, t, P, T, n = _with_target(probabilities, target)
     terms = special.xlogy(T, P) + special.xlogy(1 - T, 1 - P)
     loss = xp.asarray(-terms.sum() / n + 0.0, dtype=P.dtype)
 

@@ -373,21 +373,63 @@ def _initial(s: Tensor | None, out: Any, dtype: Any) -> None:
         out[...] = _as_float(s, dtype)
 
 
-def _finish_input_grads(
-    dA2: Any,
-    Xt2: Any,
-    Wi: Tensor,
-    x: Tensor,
-    T: int,
-    N: int,
-    F: int,
-) -> tuple[Any, Any]:
-    """Gradients of the input weights and of the input from the pre-activation gradients."""
-    gWi = dA2.T @ Xt2 if Wi.requires_grad else None
+def _input_projection(
+    x: Tensor, Wi: Tensor, Wh: Tensor, dtype: Any, G: int, scale: Any = None
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The input part of every step's pre-activations, in one matrix product.
+
+    Returns the weights as ``dtype`` arrays, the time-major inputs ``Xt2`` (T N, F) and the
+    pre-activations ``A`` (T, N, G) with their (T N, G) view ``A2``; ``scale`` (G,), when
+    given, multiplies the rows of the input weights (the sigmoid gates' halving).
+    """
+    N, T, F = x.shape
+    Wi_d, Wh_d = _as_float(Wi, dtype), _as_float(Wh, dtype)
+    Xt2 = _time_major(x._data, dtype).reshape(T * N, F)
+    A = xp.empty((T, N, G), dtype=dtype)
+    A2 = A.reshape(T * N, G)
+    xp.matmul(Xt2, (Wi_d if scale is None else Wi_d * scale[:, None]).T, out=A2)
+    return Wi_d, Wh_d, Xt2, A, A2
+
+
+def _forward_results(Hs: Any, masks: Any, full: int) -> tuple[Any, Any]:
+    """The batch-major outputs (0 at padded steps) and a copy of the last state from the
+    states ``Hs`` (T + 1, N, H)."""
+    T = Hs.shape[0] - 1
+    Y = Hs[1:]
+    if full < T:
+        Y = Y * masks[:, :, None]
+    return _batch_major(Y), Hs[T].copy()
+
+
+def _parents(*tensors: Tensor | None) -> tuple[Tensor, ...]:
+    """The tape parents of a primitive: the given tensors less the omitted (None) ones."""
+    return tuple(t for t in tensors if t is not None)
+
+
+def _backward_start(gY: Any, ghT: Any, N: int, H: int, dtype: Any) -> tuple[bool, Any, Any, Any]:
+    """``has_dy``, the time-major output gradient (or None), and the recurrent and passed-on
+    state gradients to start back-propagation through time with."""
+    has_dy = gY is not None
+    dY = _time_major(gY, dtype) if has_dy else None
+    dh_rec = xp.zeros((N, H), dtype=dtype)
+    dh_pass = xp.zeros((N, H), dtype=dtype) if ghT is None else xp.array(ghT, dtype=dtype)
+    return has_dy, dY, dh_rec, dh_pass
+
+
+def _weight_grads(
+    dA2: Any, dS2: Any, Xt2: Any, Hs: Any, x: Tensor, Wi: Tensor, Wh: Tensor
+) -> list[Any]:
+    """Gradients of the input, the input weights and the state weights (None where not
+    needed) from the pre-activation gradients of the input part ``dA2`` (T N, G) and of the
+    state part ``dS2`` (T N, G)."""
+    N, T, F = x.shape
+    H = Hs.shape[2]
     gx = None
     if x.requires_grad:
         gx = _batch_major((dA2 @ _as_float(Wi, dA2.dtype)).reshape(T, N, F))
-    return gWi, gx
+    gWi = dA2.T @ Xt2 if Wi.requires_grad else None
+    gWh = dS2.T @ Hs[:T].reshape(T * N, H) if Wh.requires_grad else None
+    return [gx, gWi, gWh]
 
 
 # ----------------------------------------------------------------------------- LSTM
@@ -443,12 +485,7 @@ def lstm(
     scale = xp.ones(G, dtype=dtype)
     scale[: 2 * H] = 0.5
     scale[3 * H :] = 0.5
-    Wi_d, Wh_d = _as_float(Wi, dtype), _as_float(Wh, dtype)
-    Xt = _time_major(x._data, dtype)
-    Xt2 = Xt.reshape(T * N, F)
-    A = xp.empty((T, N, G), dtype=dtype)
-    A2 = A.reshape(T * N, G)
-    xp.matmul(Xt2, (Wi_d * scale[:, None]).T, out=A2)
+    Wi_d, Wh_d, Xt2, A, A2 = _input_projection(x, Wi, Wh, dtype, G, scale)
     if b is not None:
         A2 += _as_float(b, dtype) * scale
     WhT = xp.ascontiguousarray((Wh_d * scale[:, None]).T)
@@ -468,25 +505,12 @@ def lstm(
         ops.lstm_gates(At, Cs[t], Cs[t + 1], m, H, one)
         xp.tanh(Cs[t + 1], out=TC[t])
         ops.lstm_hidden(At, TC[t], Hs[t], Hs[t + 1], m, H)
-    Y = Hs[1:]
-    if full < T:
-        Y = Y * masks[:, :, None]
-    out = _batch_major(Y)
-    hT = Hs[T].copy()
+    out, hT = _forward_results(Hs, masks, full)
     cT = Cs[T].copy()
-    parents: tuple[Tensor, ...] = (x, Wi, Wh)
-    if b is not None:
-        parents += (b,)
-    if h0 is not None:
-        parents += (h0,)
-    if c0 is not None:
-        parents += (c0,)
+    parents = _parents(x, Wi, Wh, b, h0, c0)
 
     def backward_all(gY: Any, ghT: Any, gcT: Any) -> tuple[Any, ...]:
-        has_dy = gY is not None
-        dY = _time_major(gY, dtype) if has_dy else None
-        dh_rec = xp.zeros((N, H), dtype=dtype)
-        dh_pass = xp.zeros((N, H), dtype=dtype) if ghT is None else xp.array(ghT, dtype=dtype)
+        has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         dc = xp.zeros((N, H), dtype=dtype) if gcT is None else xp.array(gcT, dtype=dtype)
         for t in range(T - 1, -1, -1):
             m = _step_mask(masks, full, t, ones)
@@ -495,9 +519,7 @@ def lstm(
                 has_dy, one,
             )  # fmt: skip
             xp.matmul(A[t], Wh_d, out=dh_rec)
-        gWi, gx = _finish_input_grads(A2, Xt2, Wi, x, T, N, F)
-        grads: list[Any] = [gx, gWi]
-        grads.append(A2.T @ Hs[:T].reshape(T * N, H) if Wh.requires_grad else None)
+        grads = _weight_grads(A2, A2, Xt2, Hs, x, Wi, Wh)
         if b is not None:
             grads.append(A2.sum(axis=0) if b.requires_grad else None)
         if h0 is not None:
@@ -559,12 +581,7 @@ def gru(
     G = 3 * H
     scale = xp.ones(G, dtype=dtype)
     scale[: 2 * H] = 0.5
-    Wi_d, Wh_d = _as_float(Wi, dtype), _as_float(Wh, dtype)
-    Xt = _time_major(x._data, dtype)
-    Xt2 = Xt.reshape(T * N, F)
-    A = xp.empty((T, N, G), dtype=dtype)
-    A2 = A.reshape(T * N, G)
-    xp.matmul(Xt2, (Wi_d * scale[:, None]).T, out=A2)
+    Wi_d, Wh_d, Xt2, A, A2 = _input_projection(x, Wi, Wh, dtype, G, scale)
     bias = xp.zeros(G, dtype=dtype)
     if bi is not None:
         bias += _as_float(bi, dtype)
@@ -591,21 +608,11 @@ def gru(
         cand = At[:, 2 * H :]
         xp.tanh(cand, out=cand)
         ops.gru_hidden(At, Hs[t], Hs[t + 1], m, H)
-    Y = Hs[1:]
-    if full < T:
-        Y = Y * masks[:, :, None]
-    out = _batch_major(Y)
-    hT = Hs[T].copy()
-    parents: tuple[Tensor, ...] = (x, Wi, Wh)
-    for extra in (bi, bh, h0):
-        if extra is not None:
-            parents += (extra,)
+    out, hT = _forward_results(Hs, masks, full)
+    parents = _parents(x, Wi, Wh, bi, bh, h0)
 
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
-        has_dy = gY is not None
-        dY = _time_major(gY, dtype) if has_dy else None
-        dh_rec = xp.zeros((N, H), dtype=dtype)
-        dh_pass = xp.zeros((N, H), dtype=dtype) if ghT is None else xp.array(ghT, dtype=dtype)
+        has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         DG = xp.empty((T, N, G), dtype=dtype)
         for t in range(T - 1, -1, -1):
             m = _step_mask(masks, full, t, ones)
@@ -614,10 +621,8 @@ def gru(
                 has_dy, one,
             )  # fmt: skip
             xp.matmul(DG[t], Wh_d, out=dh_rec)
-        gWi, gx = _finish_input_grads(A2, Xt2, Wi, x, T, N, F)
         DG2 = DG.reshape(T * N, G)
-        grads: list[Any] = [gx, gWi]
-        grads.append(DG2.T @ Hs[:T].reshape(T * N, H) if Wh.requires_grad else None)
+        grads = _weight_grads(A2, DG2, Xt2, Hs, x, Wi, Wh)
         if bi is not None:
             grads.append(A2.sum(axis=0) if bi.requires_grad else None)
         if bh is not None:
@@ -677,10 +682,7 @@ def rnn(
     _, masks, full = sequence_mask(lengths, N, T)
     ops = _Ops()
     one = dtype.type(1)
-    Wi_d, Wh_d = _as_float(Wi, dtype), _as_float(Wh, dtype)
-    Xt = _time_major(x._data, dtype)
-    Xt2 = Xt.reshape(T * N, F)
-    XW = (Xt2 @ Wi_d.T).reshape(T, N, H)
+    Wi_d, Wh_d, Xt2, XW, _ = _input_projection(x, Wi, Wh, dtype, H)
     if b is not None:
         XW += _as_float(b, dtype)
     WhT = xp.ascontiguousarray(Wh_d.T)
@@ -697,22 +699,12 @@ def rnn(
             xp.tanh(ht, out=ht)
         if t >= full:
             ops.rnn_carry(Hs[t], ht, masks[t])
-    Y = Hs[1:]
-    if full < T:
-        Y = Y * masks[:, :, None]
-    out = _batch_major(Y)
-    hT = Hs[T].copy()
-    parents: tuple[Tensor, ...] = (x, Wi, Wh)
-    for extra in (b, h0):
-        if extra is not None:
-            parents += (extra,)
+    out, hT = _forward_results(Hs, masks, full)
+    parents = _parents(x, Wi, Wh, b, h0)
     ones = xp.ones(N, dtype=xp.uint8)
 
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
-        has_dy = gY is not None
-        dY = _time_major(gY, dtype) if has_dy else None
-        dh_rec = xp.zeros((N, H), dtype=dtype)
-        dh_pass = xp.zeros((N, H), dtype=dtype) if ghT is None else xp.array(ghT, dtype=dtype)
+        has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         dA = XW  # reused: the pre-activations are no longer needed
         for t in range(T - 1, -1, -1):
             m = _step_mask(masks, full, t, ones)
@@ -722,9 +714,7 @@ def rnn(
             )  # fmt: skip
             xp.matmul(dA[t], Wh_d, out=dh_rec)
         dA2 = dA.reshape(T * N, H)
-        gWi, gx = _finish_input_grads(dA2, Xt2, Wi, x, T, N, F)
-        grads: list[Any] = [gx, gWi]
-        grads.append(dA2.T @ Hs[:T].reshape(T * N, H) if Wh.requires_grad else None)
+        grads = _weight_grads(dA2, dA2, Xt2, Hs, x, Wi, Wh)
         if b is not None:
             grads.append(dA2.sum(axis=0) if b.requires_grad else None)
         if h0 is not None:

@@ -125,10 +125,124 @@ def _fmt(value: Any) -> str:
     return str(value) if not isinstance(value, tuple) else format_shape(value).replace(",)", ")")
 
 
+def _changed(layer: Layer, defaults: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The attributes of ``layer`` that differ from their defaults, in the given order."""
+    return {key: getattr(layer, key) for key, default in defaults if getattr(layer, key) != default}
+
+
+def _config_of(layer: Layer, defaults: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The non-default attributes as JSON-compatible values (for ``config``)."""
+    return {key: _jsonable(value) for key, value in _changed(layer, defaults).items()}
+
+
+def _summary_of(layer: Layer, defaults: tuple[tuple[str, Any], ...]) -> list[str]:
+    """The non-default attributes as ``key=value`` parts (for ``summary``)."""
+    return [
+        f"{key}={repr(value) if isinstance(value, str) else _fmt(value)}"
+        for key, value in _changed(layer, defaults).items()
+    ]
+
+
+def _filters_and_kernel(
+    layer: Layer,
+    n: Any,
+    kernel: Any,
+    weights: Any,
+    n_axis: int,
+    weights_form: str,
+    n_word: str,
+) -> tuple[int, Any]:
+    """Validate n and kernel of a (de)convolution, or take them from fixed ``weights``.
+
+    ``n_axis`` is the axis of the weights that counts the output channels; ``weights_form``
+    and ``n_word`` word the errors.
+    """
+    name = type(layer).__name__
+    if n is not None:
+        n = _positive_int(n, f"{name} n")
+    if kernel is not None:
+        kernel = _size_spec(kernel, f"{name} kernel")
+    if weights is not None:
+        layer.set_array("Weights", weights)
+        W = layer.arrays["Weights"]
+        if not 3 <= W.ndim <= 5:
+            raise ValueError(f"{name} weights must have shape {weights_form}, got {W.shape}")
+        wk = tuple(int(s) for s in W.shape[2:])
+        if n is not None and W.shape[n_axis] != n:
+            raise ValueError(f"{name} weights have {W.shape[n_axis]} {n_word} but n = {n}")
+        if kernel is not None and normalize_tuple(kernel, len(wk), "kernel") != wk:
+            raise ValueError(f"{name} weights have kernel {wk}, not {kernel}")
+        n, kernel = int(W.shape[n_axis]), wk
+    if n is None or kernel is None:
+        raise ValueError(f"{name} needs n and kernel (or weights=)")
+    return n, kernel
+
+
+def _set_biases(layer: Layer, biases: Any, n: int, weights: Any) -> None:
+    """Disable the biases (``False``) or set fixed ones of shape (n,) in the weights' dtype."""
+    if biases is False:
+        layer.disabled.add("Biases")
+    elif biases is not None:
+        dtype = layer.arrays["Weights"].dtype if weights is not None else None
+        layer.set_array("Biases", biases, dtype)
+        if layer.arrays["Biases"].shape != (n,):
+            raise ValueError(
+                f"{type(layer).__name__} biases must have shape ({n},), got "
+                f"{layer.arrays['Biases'].shape}"
+            )
+
+
+def _window_geometry(
+    shape: Shape, kernel: Any, stride: Any, padding_size: Any
+) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], Any]:
+    """Channels, spatial size, kernel, stride (default: the kernel) and explicit pads of a
+    window sliding over an input of ``shape``."""
+    C, S = _spatial(shape, {"kernel": kernel, "stride": stride, "padding_size": padding_size})
+    d = len(S)
+    k = normalize_tuple(kernel, d, "kernel")
+    st = k if stride is None else normalize_tuple(stride, d, "stride")
+    return C, S, k, st, normalize_padding(padding_size, d)
+
+
+def _reshape_forward(layer: Layer, inputs: list[Tensor]) -> Tensor:
+    """Reshape each example of the batch to the layer's output shape."""
+    x = inputs[0]
+    return ad.reshape(x, (x.shape[0], *layer.output_shapes[0]))
+
+
 # ---------------------------------------------------------------------- convolution
 
+_POOLING_DEFAULTS = (("stride", None), ("function", "Max"), ("padding_size", 0))
 
-class ConvolutionLayer(Layer):
+
+class _FilterLayer(Layer):
+    """What ConvolutionLayer and DeconvolutionLayer share: n filters of a kernel, optional
+    biases and input shape, and the optional arguments in ``_defaults`` (name, default), in
+    config and summary order."""
+
+    _defaults: tuple[tuple[str, Any], ...] = ()
+    n: int
+    kernel: Any
+    input: tuple[int, ...] | None
+
+    def config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"n": self.n, "kernel": _jsonable(self.kernel)}
+        cfg.update(_config_of(self, self._defaults))
+        if "Biases" in self.disabled:
+            cfg["biases"] = False
+        if self.input is not None:
+            cfg["input"] = list(self.input)
+        return cfg
+
+    def declared_input_shapes(self) -> list[Shape | None]:
+        return [self.input]
+
+    def summary(self) -> str:
+        parts = [str(self.n), _fmt(self.kernel), *_summary_of(self, self._defaults)]
+        return f"{type(self).__name__}[{', '.join(parts)}]"
+
+
+class ConvolutionLayer(_FilterLayer):
     """A trainable convolution over 1-D sequences (C, L) or 2-D images (C, H, W).
 
     Each of the ``n`` output channels is a bias plus the cross-correlation of a kernel with
@@ -181,6 +295,7 @@ class ConvolutionLayer(Layer):
     """
 
     array_names = ("Weights", "Biases")
+    _defaults = (("stride", 1), ("padding_size", 0), ("dilation", 1), ("channel_groups", 1))
 
     def __init__(
         self,
@@ -199,26 +314,15 @@ class ConvolutionLayer(Layer):
         self.dilation = _size_spec(dilation, "ConvolutionLayer dilation")
         self.padding_size = _padding_spec(padding_size, "ConvolutionLayer padding_size")
         self.channel_groups = _positive_int(channel_groups, "ConvolutionLayer channel_groups")
-        if n is not None:
-            n = _positive_int(n, "ConvolutionLayer n")
-        if kernel is not None:
-            kernel = _size_spec(kernel, "ConvolutionLayer kernel")
-        if weights is not None:
-            self.set_array("Weights", weights)
-            W = self.arrays["Weights"]
-            if not 3 <= W.ndim <= 5:
-                raise ValueError(
-                    "ConvolutionLayer weights must have shape (n, C / channel_groups, *kernel) "
-                    f"with 1 to 3 kernel dimensions, got {W.shape}"
-                )
-            wk = tuple(int(s) for s in W.shape[2:])
-            if n is not None and W.shape[0] != n:
-                raise ValueError(f"ConvolutionLayer weights have {W.shape[0]} filters but n = {n}")
-            if kernel is not None and normalize_tuple(kernel, len(wk), "kernel") != wk:
-                raise ValueError(f"ConvolutionLayer weights have kernel {wk}, not {kernel}")
-            n, kernel = int(W.shape[0]), wk
-        if n is None or kernel is None:
-            raise ValueError("ConvolutionLayer needs n and kernel (or weights=)")
+        n, kernel = _filters_and_kernel(
+            self,
+            n,
+            kernel,
+            weights,
+            0,
+            "(n, C / channel_groups, *kernel) with 1 to 3 kernel dimensions",
+            "filters",
+        )
         if n % self.channel_groups:
             raise ValueError(
                 f"ConvolutionLayer: n = {n} output channels do not divide into "
@@ -226,37 +330,8 @@ class ConvolutionLayer(Layer):
             )
         self.n = n
         self.kernel = kernel
-        if biases is False:
-            self.disabled.add("Biases")
-        elif biases is not None:
-            dtype = self.arrays["Weights"].dtype if weights is not None else None
-            self.set_array("Biases", biases, dtype)
-            if self.arrays["Biases"].shape != (n,):
-                raise ValueError(
-                    f"ConvolutionLayer biases must have shape ({n},), got "
-                    f"{self.arrays['Biases'].shape}"
-                )
+        _set_biases(self, biases, n, weights)
         self.input = _input_spec(input, "ConvolutionLayer")
-
-    def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"n": self.n, "kernel": _jsonable(self.kernel)}
-        for key, default in (
-            ("stride", 1),
-            ("padding_size", 0),
-            ("dilation", 1),
-            ("channel_groups", 1),
-        ):
-            value = getattr(self, key)
-            if value != default:
-                cfg[key] = _jsonable(value)
-        if "Biases" in self.disabled:
-            cfg["biases"] = False
-        if self.input is not None:
-            cfg["input"] = list(self.input)
-        return cfg
-
-    def declared_input_shapes(self) -> list[Shape | None]:
-        return [self.input]
 
     def _geometry(self, shape: Shape) -> tuple[int, tuple[int, ...], dict[str, Any]]:
         C, S = _spatial(
@@ -319,18 +394,8 @@ class ConvolutionLayer(Layer):
             groups=self.channel_groups,
         )
 
-    def summary(self) -> str:
-        parts = [str(self.n), _fmt(self.kernel)]
-        for key, default in (("stride", 1), ("padding_size", 0), ("dilation", 1)):
-            value = getattr(self, key)
-            if value != default:
-                parts.append(f"{key}={_fmt(value) if not isinstance(value, str) else repr(value)}")
-        if self.channel_groups != 1:
-            parts.append(f"channel_groups={self.channel_groups}")
-        return f"ConvolutionLayer[{', '.join(parts)}]"
 
-
-class DeconvolutionLayer(Layer):
+class DeconvolutionLayer(_FilterLayer):
     """A trainable transposed convolution ("deconvolution"): upsamples (C, H, W) images (or
     (C, L) sequences) to n channels.
 
@@ -364,6 +429,7 @@ class DeconvolutionLayer(Layer):
     """
 
     array_names = ("Weights", "Biases")
+    _defaults = (("stride", 1), ("padding_size", 0))
 
     def __init__(
         self,
@@ -380,66 +446,20 @@ class DeconvolutionLayer(Layer):
         self.padding_size = _padding_spec(
             padding_size, "DeconvolutionLayer padding_size", allow_same=False
         )
-        if n is not None:
-            n = _positive_int(n, "DeconvolutionLayer n")
-        if kernel is not None:
-            kernel = _size_spec(kernel, "DeconvolutionLayer kernel")
-        if weights is not None:
-            self.set_array("Weights", weights)
-            W = self.arrays["Weights"]
-            if not 3 <= W.ndim <= 5:
-                raise ValueError(
-                    f"DeconvolutionLayer weights must have shape (C, n, *kernel), got {W.shape}"
-                )
-            wk = tuple(int(s) for s in W.shape[2:])
-            if n is not None and W.shape[1] != n:
-                raise ValueError(
-                    f"DeconvolutionLayer weights have {W.shape[1]} output channels but n = {n}"
-                )
-            if kernel is not None and normalize_tuple(kernel, len(wk), "kernel") != wk:
-                raise ValueError(f"DeconvolutionLayer weights have kernel {wk}, not {kernel}")
-            n, kernel = int(W.shape[1]), wk
-        if n is None or kernel is None:
-            raise ValueError("DeconvolutionLayer needs n and kernel (or weights=)")
+        n, kernel = _filters_and_kernel(
+            self, n, kernel, weights, 1, "(C, n, *kernel)", "output channels"
+        )
         self.n = n
         self.kernel = kernel
-        if biases is False:
-            self.disabled.add("Biases")
-        elif biases is not None:
-            dtype = self.arrays["Weights"].dtype if weights is not None else None
-            self.set_array("Biases", biases, dtype)
-            if self.arrays["Biases"].shape != (n,):
-                raise ValueError(
-                    f"DeconvolutionLayer biases must have shape ({n},), got "
-                    f"{self.arrays['Biases'].shape}"
-                )
+        _set_biases(self, biases, n, weights)
         self.input = _input_spec(input, "DeconvolutionLayer")
-
-    def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"n": self.n, "kernel": _jsonable(self.kernel)}
-        if self.stride != 1:
-            cfg["stride"] = _jsonable(self.stride)
-        if self.padding_size != 0:
-            cfg["padding_size"] = _jsonable(self.padding_size)
-        if "Biases" in self.disabled:
-            cfg["biases"] = False
-        if self.input is not None:
-            cfg["input"] = list(self.input)
-        return cfg
-
-    def declared_input_shapes(self) -> list[Shape | None]:
-        return [self.input]
 
     def infer(self, input_shapes: list[Shape]) -> list[Shape]:
         (shape,) = input_shapes
-        C, S = _spatial(
-            shape,
-            {"kernel": self.kernel, "stride": self.stride, "padding_size": self.padding_size},
+        C, S, kernel, stride, pads = _window_geometry(
+            shape, self.kernel, self.stride, self.padding_size
         )
         d = len(S)
-        kernel = normalize_tuple(self.kernel, d, "kernel")
-        stride = normalize_tuple(self.stride, d, "stride")
-        pads = normalize_padding(self.padding_size, d)
         W = self.arrays.get("Weights")
         if W is not None and W.shape[0] != C:
             raise ShapeError(
@@ -463,14 +483,6 @@ class DeconvolutionLayer(Layer):
             stride=self.stride,
             padding=self.padding_size,
         )
-
-    def summary(self) -> str:
-        parts = [str(self.n), _fmt(self.kernel)]
-        if self.stride != 1:
-            parts.append(f"stride={_fmt(self.stride)}")
-        if self.padding_size != 0:
-            parts.append(f"padding_size={_fmt(self.padding_size)}")
-        return f"DeconvolutionLayer[{', '.join(parts)}]"
 
 
 # ---------------------------------------------------------------------- pooling
@@ -518,25 +530,14 @@ class PoolingLayer(Layer):
         )
 
     def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"kernel": _jsonable(self.kernel)}
-        if self.stride is not None:
-            cfg["stride"] = _jsonable(self.stride)
-        if self.function != "Max":
-            cfg["function"] = self.function
-        if self.padding_size != 0:
-            cfg["padding_size"] = _jsonable(self.padding_size)
-        return cfg
+        return {"kernel": _jsonable(self.kernel), **_config_of(self, _POOLING_DEFAULTS)}
 
     def infer(self, input_shapes: list[Shape]) -> list[Shape]:
         (shape,) = input_shapes
-        C, S = _spatial(
-            shape,
-            {"kernel": self.kernel, "stride": self.stride, "padding_size": self.padding_size},
+        C, S, kernel, stride, pads = _window_geometry(
+            shape, self.kernel, self.stride, self.padding_size
         )
         d = len(S)
-        kernel = normalize_tuple(self.kernel, d, "kernel")
-        stride = kernel if self.stride is None else normalize_tuple(self.stride, d, "stride")
-        pads = normalize_padding(self.padding_size, d)
         if any(lo >= k or hi >= k for (lo, hi), k in zip(pads, kernel)):
             raise ShapeError(f"padding {pads} must be smaller than the kernel {_fmt(kernel)}")
         out = conv_output_size(S, kernel, stride, pads, (1,) * d)
@@ -552,13 +553,7 @@ class PoolingLayer(Layer):
         return ad.pooling(inputs[0], self.kernel, self.stride, self.padding_size, self.function)
 
     def summary(self) -> str:
-        parts = [_fmt(self.kernel)]
-        if self.stride is not None:
-            parts.append(f"stride={_fmt(self.stride)}")
-        if self.function != "Max":
-            parts.append(f"function={self.function!r}")
-        if self.padding_size != 0:
-            parts.append(f"padding_size={_fmt(self.padding_size)}")
+        parts = [_fmt(self.kernel), *_summary_of(self, _POOLING_DEFAULTS)]
         return f"PoolingLayer[{', '.join(parts)}]"
 
 
@@ -714,8 +709,7 @@ class FlattenLayer(Layer):
         return [(math.prod(shape[:k]), *shape[k:])]
 
     def forward(self, arrays: dict[str, Tensor], inputs: list[Tensor], ctx: Context) -> Tensor:
-        x = inputs[0]
-        return ad.reshape(x, (x.shape[0], *self.output_shapes[0]))
+        return _reshape_forward(self, inputs)
 
     def summary(self) -> str:
         return "FlattenLayer" if self.level is None else f"FlattenLayer[{self.level}]"
@@ -777,8 +771,7 @@ class ReshapeLayer(Layer):
         return [out]
 
     def forward(self, arrays: dict[str, Tensor], inputs: list[Tensor], ctx: Context) -> Tensor:
-        x = inputs[0]
-        return ad.reshape(x, (x.shape[0], *self.output_shapes[0]))
+        return _reshape_forward(self, inputs)
 
     def summary(self) -> str:
         return f"ReshapeLayer[{format_shape(self.shape)}]"

@@ -185,47 +185,42 @@ class SequenceLastLayer(_SequenceLayer):
         return ad.getitem(x, (xp.arange(x.shape[0]), L - 1))
 
 
-class SequenceMostLayer(_SequenceLayer):
+class _DropOneLayer(_SequenceLayer):
+    """A sequence less one element, the one that ``_keep`` (a slice of the time axis) leaves
+    out: (T, ...) -> (T - 1, ...); padded sequences each lose one real element."""
+
+    _keep: slice
+
+    def infer(self, input_shapes: list[Shape]) -> list[Shape]:
+        (shape,) = input_shapes
+        T = _seq_shape(shape, self.name, 2)[0]
+        return [(None if T is None else T - 1, *shape[1:])]
+
+    def forward(self, arrays: dict[str, Tensor], inputs: list[Tensor], ctx: Context) -> Tensor:
+        x = inputs[0]
+        if x.shape[1] < 2:
+            raise ValueError(f"{self.name}: sequences need at least 2 steps, got {x.shape[1]}")
+        y = ad.getitem(x, (slice(None), self._keep))
+        L = sequence_lengths(ctx, x)
+        if L is not None:
+            _short(L, 1, self.name)
+            set_sequence_lengths(ctx, y, L - 1)
+        return y
+
+
+class SequenceMostLayer(_DropOneLayer):
     """All but the last element of a sequence: (T, ...) -> (T - 1, ...).
 
     With padded sequences, each loses its last real element.
     """
 
-    def infer(self, input_shapes: list[Shape]) -> list[Shape]:
-        (shape,) = input_shapes
-        T = _seq_shape(shape, self.name, 2)[0]
-        return [(None if T is None else T - 1, *shape[1:])]
-
-    def forward(self, arrays: dict[str, Tensor], inputs: list[Tensor], ctx: Context) -> Tensor:
-        x = inputs[0]
-        if x.shape[1] < 2:
-            raise ValueError(f"{self.name}: sequences need at least 2 steps, got {x.shape[1]}")
-        y = ad.getitem(x, (slice(None), slice(None, -1)))
-        L = sequence_lengths(ctx, x)
-        if L is not None:
-            _short(L, 1, self.name)
-            set_sequence_lengths(ctx, y, L - 1)
-        return y
+    _keep = slice(None, -1)
 
 
-class SequenceRestLayer(_SequenceLayer):
+class SequenceRestLayer(_DropOneLayer):
     """All but the first element of a sequence: (T, ...) -> (T - 1, ...)."""
 
-    def infer(self, input_shapes: list[Shape]) -> list[Shape]:
-        (shape,) = input_shapes
-        T = _seq_shape(shape, self.name, 2)[0]
-        return [(None if T is None else T - 1, *shape[1:])]
-
-    def forward(self, arrays: dict[str, Tensor], inputs: list[Tensor], ctx: Context) -> Tensor:
-        x = inputs[0]
-        if x.shape[1] < 2:
-            raise ValueError(f"{self.name}: sequences need at least 2 steps, got {x.shape[1]}")
-        y = ad.getitem(x, (slice(None), slice(1, None)))
-        L = sequence_lengths(ctx, x)
-        if L is not None:
-            _short(L, 1, self.name)
-            set_sequence_lengths(ctx, y, L - 1)
-        return y
+    _keep = slice(1, None)
 
 
 def reverse_sequences(x: Tensor, L: Any) -> Tensor:

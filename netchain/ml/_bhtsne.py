@@ -227,6 +227,16 @@ def _dfs_ranges(child, n_nodes, nchild, pre, post, stack):
 # --------------------------------------------------------------------------- gradients
 
 
+@njit(cache=True, inline="always")
+def _t_weight(Y, i, j, dof):
+    """The Student-t weight 1 / (1 + |y_i - y_j|^2 / dof) of two embedded points."""
+    d2 = 0.0
+    for k in range(Y.shape[1]):
+        t = Y[i, k] - Y[j, k]
+        d2 += t * t
+    return 1.0 / (1.0 + d2 / dof)
+
+
 @njit(cache=True)
 def _bh_negative(
     Y, center, half, child, count, com, n_nodes, theta, dof, neg, leaf, pre, post, stack
@@ -305,11 +315,7 @@ def _attractive(Y, indptr, indices, pvals, exaggeration, dof, pos, Z, compute_er
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
             pij = pvals[e] * exaggeration
-            d2 = 0.0
-            for k in range(dim):
-                t = Y[i, k] - Y[j, k]
-                d2 += t * t
-            w = 1.0 / (1.0 + d2 / dof)
+            w = _t_weight(Y, i, j, dof)
             f = pij * w
             for k in range(dim):
                 t = f * (Y[i, k] - Y[j, k])
@@ -332,11 +338,7 @@ def _exact_gradient(Y, P, exaggeration, dof, grad, compute_error):
     Z = 0.0
     for i in range(n):
         for j in range(i + 1, n):
-            d2 = 0.0
-            for k in range(dim):
-                t = Y[i, k] - Y[j, k]
-                d2 += t * t
-            w = 1.0 / (1.0 + d2 / dof)
+            w = _t_weight(Y, i, j, dof)
             qt = w if dof == 1.0 else w**power
             Z += 2.0 * qt
             fp = P[i, j] * exaggeration * w
@@ -359,11 +361,7 @@ def _exact_gradient(Y, P, exaggeration, dof, grad, compute_error):
             for j in range(n):
                 if i == j:
                     continue
-                d2 = 0.0
-                for k in range(dim):
-                    t = Y[i, k] - Y[j, k]
-                    d2 += t * t
-                w = 1.0 / (1.0 + d2 / dof)
+                w = _t_weight(Y, i, j, dof)
                 qt = w if dof == 1.0 else w**power
                 pij = P[i, j] * exaggeration
                 err += pij * math.log(max(pij, _EPS) / max(qt / Z, _EPS))
@@ -392,6 +390,18 @@ def _step(Y, grad, update, gains, momentum, learning_rate, min_gain):
             update[i, k] = momentum * update[i, k] - learning_rate * gains[i, k] * g
             Y[i, k] += update[i, k]
     return math.sqrt(g2)
+
+
+@njit(cache=True, inline="always")
+def _progress(error, it, grad_norm, best_error, best_iter, n_iter_without_progress, min_grad_norm):
+    """The stopping rules at a check: returns (best error, its iteration, whether to stop) --
+    stop when the error has not improved for ``n_iter_without_progress`` iterations or the
+    gradient norm is down to ``min_grad_norm``."""
+    if error < best_error:
+        return error, it, grad_norm <= min_grad_norm
+    if it - best_iter > n_iter_without_progress:
+        return best_error, best_iter, True
+    return best_error, best_iter, grad_norm <= min_grad_norm
 
 
 @njit(cache=True)
@@ -451,12 +461,12 @@ def optimize_barnes_hut(
         for i in range(n):
             leaf[i] = _leaf_of(Y, i, center, child, dim)
         stack = np.empty(n_nodes * 2 + 2, dtype=np.int64)
+        pre = np.empty(n_nodes, dtype=np.int64)
+        post = np.empty(n_nodes, dtype=np.int64)
+        _dfs_ranges(child, n_nodes, nchild, pre, post, stack)
         if fast2d:
             nf = np.empty((n_nodes, 4))
             _pack_2d(half, child, count, com, n_nodes, nf)
-            pre = np.empty(n_nodes, dtype=np.int64)
-            post = np.empty(n_nodes, dtype=np.int64)
-            _dfs_ranges(child, n_nodes, nchild, pre, post, stack)
             order = np.argsort(pre[leaf])
             Z = _bh_negative_2d(Y, nf, child, theta, neg, leaf, stack, order)
             if Z <= 0.0:
@@ -466,9 +476,6 @@ def optimize_barnes_hut(
             if check:
                 err = _kl_sparse(Y, indptr, indices, pvals, exaggeration, dof, Z)
         else:
-            pre = np.empty(n_nodes, dtype=np.int64)
-            post = np.empty(n_nodes, dtype=np.int64)
-            _dfs_ranges(child, n_nodes, nchild, pre, post, stack)
             Z = _bh_negative(
                 Y,
                 center,
@@ -494,12 +501,10 @@ def optimize_barnes_hut(
         grad_norm = _step(Y, grad, update, gains, momentum, learning_rate, min_gain)
         if check:
             error = err
-            if error < best_error:
-                best_error = error
-                best_iter = it
-            elif it - best_iter > n_iter_without_progress:
-                break
-            if grad_norm <= min_grad_norm:
+            best_error, best_iter, stop_now = _progress(
+                error, it, grad_norm, best_error, best_iter, n_iter_without_progress, min_grad_norm
+            )
+            if stop_now:
                 break
     return it, error, best_error, best_iter
 
@@ -514,11 +519,7 @@ def _kl_sparse(Y, indptr, indices, pvals, exaggeration, dof, Z):
     for i in range(n):
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            d2 = 0.0
-            for k in range(dim):
-                t = Y[i, k] - Y[j, k]
-                d2 += t * t
-            w = 1.0 / (1.0 + d2 / dof)
+            w = _t_weight(Y, i, j, dof)
             qt = w if dof == 1.0 else w**power
             pij = pvals[e] * exaggeration
             err += 2.0 * pij * math.log(max(pij, _EPS) / max(qt / Z, _EPS))
@@ -555,12 +556,10 @@ def optimize_exact(
         grad_norm = _step(Y, grad, update, gains, momentum, learning_rate, min_gain)
         if check:
             error = err
-            if error < best_error:
-                best_error = error
-                best_iter = it
-            elif it - best_iter > n_iter_without_progress:
-                break
-            if grad_norm <= min_grad_norm:
+            best_error, best_iter, stop_now = _progress(
+                error, it, grad_norm, best_error, best_iter, n_iter_without_progress, min_grad_norm
+            )
+            if stop_now:
                 break
     return it, error, best_error, best_iter
 

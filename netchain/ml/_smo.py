@@ -285,15 +285,15 @@ def _select_i(active, m_act, y, alpha, C, G):
 
 
 @njit(cache=True)
-def _unshrink(
-    X, K, index, kid, gamma, coef0, degree, y, alpha, G, is_active, epoch_of, snaps, n_epochs
-):
+def _unshrink(kern, y, alpha, G, active, is_active, epoch_of, snaps, n_epochs):
     """Bring the gradient of every set-aside variable up to date and make all active.
 
     A variable set aside at shrink event e had an exact gradient for the alphas of snapshot e;
     since then only active variables moved, so G_t gains sum_j (alpha_j - snap_e,j) Q_tj over
-    the variables j that moved.
+    the variables j that moved. ``kern`` is the kernel ``(X, K, index, kid, gamma, coef0,
+    degree)``. Returns the new number of active variables (all of them).
     """
+    X, K, index, kid, gamma, coef0, degree = kern
     n = y.shape[0]
     for e in range(n_epochs):
         n_t = 0
@@ -323,30 +323,19 @@ def _unshrink(
         _add_kernel_products(X, K, index, kid, gamma, coef0, degree, y, targets, cols, coef, G)
     is_active[:] = True
     epoch_of[:] = -1
+    active[:] = np.arange(n)
+    return n
 
 
 @njit(cache=True)
-def _kernel_row(
-    i,
-    X,
-    K,
-    index,
-    kid,
-    gamma,
-    coef0,
-    degree,
-    active,
-    n_act,
-    cache,
-    slot_of,
-    row_of,
-    stamp,
-    full,
-    gen,
-    cur_gen,
-    clock,
-):
-    """The slot of the cache that holds K(x_i, .) on the active set (least recently used goes)."""
+def _kernel_row(i, kern, active, n_act, lru, cur_gen, clock):
+    """The slot of the cache that holds K(x_i, .) on the active set (least recently used goes).
+
+    ``kern`` is the kernel ``(X, K, index, kid, gamma, coef0, degree)``; ``lru`` the cache
+    ``(rows, slot_of, row_of, stamp, full, gen)``.
+    """
+    X, K, index, kid, gamma, coef0, degree = kern
+    cache, slot_of, row_of, stamp, full, gen = lru
     s = slot_of[i]
     if s >= 0 and (full[s] or gen[s] == cur_gen):
         stamp[s] = clock
@@ -404,6 +393,8 @@ def _solve(
     stamp = -np.ones(n_slots, dtype=np.int64)
     full = np.zeros(n_slots, dtype=np.bool_)
     gen = np.zeros(n_slots, dtype=np.int64)
+    lru = (cache, slot_of, row_of, stamp, full, gen)
+    kern = (X, K, index, kid, gamma, coef0, degree)
     cur_gen = 0
     clock = 0
 
@@ -421,25 +412,10 @@ def _solve(
                 m, M = _violation_bounds(active, n_act, y, alpha, C, G)
                 if not unshrunk and m - M <= 10.0 * tol and n_act < n:
                     unshrunk = True
-                    _unshrink(
-                        X,
-                        K,
-                        index,
-                        kid,
-                        gamma,
-                        coef0,
-                        degree,
-                        y,
-                        alpha,
-                        G,
-                        is_active,
-                        epoch_of,
-                        snaps,
-                        n_epochs,
+                    n_act = _unshrink(
+                        kern, y, alpha, G, active, is_active, epoch_of, snaps, n_epochs
                     )
                     n_epochs = 0
-                    active[:] = np.arange(n)
-                    n_act = n
                     cur_gen += 1
                     m, M = _violation_bounds(active, n_act, y, alpha, C, G)
                 c = 0
@@ -475,27 +451,7 @@ def _solve(
         Ki = cache[0]
         if i >= 0:
             clock += 1
-            s = _kernel_row(
-                i,
-                X,
-                K,
-                index,
-                kid,
-                gamma,
-                coef0,
-                degree,
-                active,
-                n_act,
-                cache,
-                slot_of,
-                row_of,
-                stamp,
-                full,
-                gen,
-                cur_gen,
-                clock,
-            )
-            Ki = cache[s]
+            Ki = cache[_kernel_row(i, kern, active, n_act, lru, cur_gen, clock)]
 
         # --- j by the second-order rule
         j = -1
@@ -522,25 +478,8 @@ def _solve(
         if g_max + g_max2 < tol or j < 0:
             if n_act < n:
                 # optimal on the active set: rebuild the whole gradient and check again
-                _unshrink(
-                    X,
-                    K,
-                    index,
-                    kid,
-                    gamma,
-                    coef0,
-                    degree,
-                    y,
-                    alpha,
-                    G,
-                    is_active,
-                    epoch_of,
-                    snaps,
-                    n_epochs,
-                )
+                n_act = _unshrink(kern, y, alpha, G, active, is_active, epoch_of, snaps, n_epochs)
                 n_epochs = 0
-                active[:] = np.arange(n)
-                n_act = n
                 cur_gen += 1
                 counter = 1
                 rebuilt = True
@@ -555,27 +494,7 @@ def _solve(
 
         # kernel row of j (i's slot is the most recent, so it is not evicted)
         clock += 1
-        s = _kernel_row(
-            j,
-            X,
-            K,
-            index,
-            kid,
-            gamma,
-            coef0,
-            degree,
-            active,
-            n_act,
-            cache,
-            slot_of,
-            row_of,
-            stamp,
-            full,
-            gen,
-            cur_gen,
-            clock,
-        )
-        Kj = cache[s]
+        Kj = cache[_kernel_row(j, kern, active, n_act, lru, cur_gen, clock)]
 
         # --- the two-variable step along d_i = y_i t, d_j = -y_j t
         a_ij = qd[i] + qd[j] - 2.0 * Ki[j]
@@ -617,22 +536,7 @@ def _solve(
                     i = t
 
     if n_act < n:  # stopped by max_iter while shrunk
-        _unshrink(
-            X,
-            K,
-            index,
-            kid,
-            gamma,
-            coef0,
-            degree,
-            y,
-            alpha,
-            G,
-            is_active,
-            epoch_of,
-            snaps,
-            n_epochs,
-        )
+        _unshrink(kern, y, alpha, G, active, is_active, epoch_of, snaps, n_epochs)
 
     # --- the offset rho
     n_free = 0

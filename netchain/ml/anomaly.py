@@ -25,6 +25,7 @@ from netchain.ml.base import (
     OutlierMixin,
     blas_threads,
     check_array,
+    check_fitted_input,
     check_is_fitted,
     check_n_features,
     check_option,
@@ -343,10 +344,7 @@ class IsolationForest(OutlierMixin, BaseEstimator):
         return -np.exp2(-h / self._c_psi)
 
     def _check_X(self, X: Any) -> Any:
-        check_is_fitted(self, "offset_")
-        X = check_array(X)
-        check_n_features(self, X)
-        return X
+        return check_fitted_input(self, X, "offset_")
 
     def score_samples(self, X: Any) -> Any:
         """Minus the anomaly score s(x) of each row: in [-1, 0), lower is more anomalous.

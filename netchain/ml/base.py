@@ -38,6 +38,8 @@ __all__ = [
     "blas_thread_count",
     "check_array",
     "check_classification_targets",
+    "check_classifier_targets",
+    "check_fitted_input",
     "check_is_fitted",
     "check_option",
     "check_random_state",
@@ -425,6 +427,48 @@ def check_classification_targets(y: Any) -> None:
         raise ValueError(f"y: expected a 1-D array of class labels, got shape {y.shape}")
 
 
+def check_classifier_targets(
+    y: Any, sample_weight: Any = None, *, min_classes: int = 1, estimator: str = "the estimator"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a classifier's labels (after :func:`check_X_y`) and sample weights, and encode
+    the labels.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class labels.
+    sample_weight : array-like of shape (n_samples,), scalar or None, default None
+    min_classes : int, default 1
+        How many distinct labels the estimator needs.
+    estimator : str
+        Its name, for the error message.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        The sorted distinct labels.
+    codes : ndarray of shape (n_samples,), int
+        Each label's index in ``classes``.
+    weights : ndarray of shape (n_samples,), float64
+
+    Raises
+    ------
+    ValueError
+        The errors of :func:`check_classification_targets` and :func:`check_sample_weight`,
+        then for fewer than ``min_classes`` classes.
+    """
+    check_classification_targets(y)
+    w = check_sample_weight(sample_weight, len(y))
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) < min_classes:
+        raise ValueError(
+            f"y: {estimator} needs samples of at least {min_classes} classes; got "
+            f"{len(classes)} class{'es' if len(classes) != 1 else ''} "
+            f"({', '.join(repr(c) for c in classes)})"
+        )
+    return classes, codes, w
+
+
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     """Validate ``sample_weight``: None gives ones; a scalar is broadcast.
 
@@ -503,6 +547,18 @@ def check_n_features(estimator: Any, X: Any) -> None:
             f"X has {n} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input"
         )
+
+
+def check_fitted_input(estimator: Any, X: Any, attributes: str | list[str]) -> np.ndarray:
+    """Validate the input of a fitted estimator's predict / transform / score.
+
+    Checks :func:`check_is_fitted` (with ``attributes``), then :func:`check_array` and
+    :func:`check_n_features`; returns the validated ``X``.
+    """
+    check_is_fitted(estimator, attributes)
+    X = check_array(X)
+    check_n_features(estimator, X)
+    return X
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

@@ -221,6 +221,28 @@ def _select(
     return best
 
 
+def _train(
+    table: dict,
+    method: str,
+    options: dict,
+    X: np.ndarray,
+    target: np.ndarray,
+    codes: np.ndarray | None,
+    seed: int,
+) -> tuple[Any, str, _Standardizer]:
+    """Fit the method (chosen by :func:`_select` for "Automatic") with its options on all
+    the data; returns the estimator, the method's name and the feature scaling."""
+    if method == "Automatic":
+        method = _select(table, X, target, codes, seed)
+    factory, standardize = table[method]
+    scale = _Standardizer(X, standardize)
+    est = factory(len(X), seed, False)
+    if options:
+        est.set_params(**options)
+    est.fit(scale(X), target)
+    return est, method, scale
+
+
 def _resolve_method(method: Any, table: dict, what: str) -> tuple[str, dict]:
     """``"Name"`` or ``("Name", {estimator options})``."""
     options: dict = {}
@@ -249,6 +271,13 @@ def _check_seed(random_seed: Any) -> int:
 
 
 class _LearnedFunction:
+    def __init__(self, estimator, method, scale, n_features, scalar_input) -> None:
+        self.estimator = estimator
+        self.method = method
+        self._scale = scale
+        self.n_features = n_features
+        self._scalar_input = scalar_input
+
     def _features(self, x: Any) -> tuple[np.ndarray, bool]:
         """Validated features of one example (single=True) or of a batch."""
         try:
@@ -297,12 +326,8 @@ class ClassifierFunction(_LearnedFunction):
     """
 
     def __init__(self, estimator, method, classes, scale, n_features, scalar_input) -> None:
-        self.estimator = estimator
-        self.method = method
+        super().__init__(estimator, method, scale, n_features, scalar_input)
         self.classes = classes
-        self._scale = scale
-        self.n_features = n_features
-        self._scalar_input = scalar_input
 
     def __repr__(self) -> str:
         return (
@@ -350,13 +375,6 @@ class PredictorFunction(_LearnedFunction):
     n_features : int
     estimator : estimator
     """
-
-    def __init__(self, estimator, method, scale, n_features, scalar_input) -> None:
-        self.estimator = estimator
-        self.method = method
-        self._scale = scale
-        self.n_features = n_features
-        self._scalar_input = scalar_input
 
     def __repr__(self) -> str:
         return f"PredictorFunction(method={self.method!r}, n_features={self.n_features})"
@@ -414,14 +432,7 @@ def Classify(
     classes, codes = _encode(labels)
     if len(classes) < 2:
         raise ValueError(f"data: Classify needs at least two classes, got only {classes!r}")
-    if method == "Automatic":
-        method = _select(CLASSIFY_METHODS, X, codes, codes, seed)
-    factory, standardize = CLASSIFY_METHODS[method]
-    scale = _Standardizer(X, standardize)
-    est = factory(len(X), seed, False)
-    if options:
-        est.set_params(**options)
-    est.fit(scale(X), codes)
+    est, method, scale = _train(CLASSIFY_METHODS, method, options, X, codes, codes, seed)
     if not hasattr(est, "predict_proba"):
         raise ValueError(f"method {method!r} with these options gives no probabilities")
     return ClassifierFunction(est, method, classes, scale, X.shape[1], scalar)
@@ -468,14 +479,7 @@ def Predict(data: Any, method: Any = "Automatic", *, random_seed: Any = 1234) ->
         raise TypeError("data: Predict needs numeric targets") from None
     if not np.isfinite(y).all():
         raise ValueError("data: targets contain NaN or infinity")
-    if method == "Automatic":
-        method = _select(PREDICT_METHODS, X, y, None, seed)
-    factory, standardize = PREDICT_METHODS[method]
-    scale = _Standardizer(X, standardize)
-    est = factory(len(X), seed, False)
-    if options:
-        est.set_params(**options)
-    est.fit(scale(X), y)
+    est, method, scale = _train(PREDICT_METHODS, method, options, X, y, None, seed)
     return PredictorFunction(est, method, scale, X.shape[1], scalar)
 
 
@@ -524,12 +528,34 @@ def ClassifierMeasurements(c: ClassifierFunction, test_data: Any, prop: Any) -> 
     ValueError
         For an unknown property or a test label that was not a training class.
     """
-    if not isinstance(c, ClassifierFunction):
-        raise TypeError(f"c must be a ClassifierFunction, got {type(c).__name__}")
+    return _measure(
+        c, "c", ClassifierFunction, _CLASSIFIER_PROPERTIES, _classifier_measurement, test_data, prop
+    )
+
+
+def _measure(
+    function: Any,
+    argument: str,
+    kind: type,
+    properties: tuple,
+    measurement: Callable[[Any, Any, str], Any],
+    test_data: Any,
+    prop: Any,
+) -> Any:
+    """Check the function (a ``kind``) and the property (or list of them), then
+    ``measurement(function, test_data, prop)`` for each."""
+    if not isinstance(function, kind):
+        raise TypeError(f"{argument} must be a {kind.__name__}, got {type(function).__name__}")
     if isinstance(prop, list):
-        return [ClassifierMeasurements(c, test_data, p) for p in prop]
-    if prop not in _CLASSIFIER_PROPERTIES:
-        raise ValueError(f"prop must be one of {_CLASSIFIER_PROPERTIES}, got {prop!r}")
+        return [
+            _measure(function, argument, kind, properties, measurement, test_data, q) for q in prop
+        ]
+    if prop not in properties:
+        raise ValueError(f"prop must be one of {properties}, got {prop!r}")
+    return measurement(function, test_data, prop)
+
+
+def _classifier_measurement(c: ClassifierFunction, test_data: Any, prop: str) -> Any:
     X, labels, _ = _parse(test_data, "test_data")
     index = {cls: i for i, cls in enumerate(c.classes)}
     unseen = {v for v in set(labels.tolist()) if v not in index}
@@ -581,12 +607,12 @@ def PredictorMeasurements(p: PredictorFunction, test_data: Any, prop: Any) -> An
     ValueError
         For an unknown property.
     """
-    if not isinstance(p, PredictorFunction):
-        raise TypeError(f"p must be a PredictorFunction, got {type(p).__name__}")
-    if isinstance(prop, list):
-        return [PredictorMeasurements(p, test_data, q) for q in prop]
-    if prop not in _PREDICTOR_PROPERTIES:
-        raise ValueError(f"prop must be one of {_PREDICTOR_PROPERTIES}, got {prop!r}")
+    return _measure(
+        p, "p", PredictorFunction, _PREDICTOR_PROPERTIES, _predictor_measurement, test_data, prop
+    )
+
+
+def _predictor_measurement(p: PredictorFunction, test_data: Any, prop: str) -> Any:
     X, targets, _ = _parse(test_data, "test_data")
     try:
         y = targets.astype(np.float64)

@@ -32,8 +32,7 @@ from netchain.ml.base import (
     TransformerMixin,
     blas_threads,
     check_array,
-    check_is_fitted,
-    check_n_features,
+    check_fitted_input,
     check_option,
     check_random_state,
     check_scalar,
@@ -448,10 +447,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return labels, float(inertia)
 
     def _check_X(self, X):
-        check_is_fitted(self, "cluster_centers_")
-        X = check_array(X)
-        check_n_features(self, X)
-        return X
+        return check_fitted_input(self, X, "cluster_centers_")
 
     def predict(self, X: Any) -> Any:
         """Index of the nearest centre of each row.

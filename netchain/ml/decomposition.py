@@ -27,6 +27,7 @@ from netchain.ml.base import (
     TransformerMixin,
     blas_threads,
     check_array,
+    check_fitted_input,
     check_is_fitted,
     check_n_features,
     check_option,
@@ -264,9 +265,7 @@ class PCA(TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_components)
         """
-        check_is_fitted(self, "components_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "components_")
         return self._project(xp.asarray(X) - self.mean_)
 
     def inverse_transform(self, Z: Any) -> Any:

@@ -22,9 +22,7 @@ from netchain.ml.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    check_array,
-    check_is_fitted,
-    check_n_features,
+    check_fitted_input,
     check_random_state,
 )
 from netchain.ml.tree import (
@@ -114,10 +112,7 @@ class _BaseForest(BaseEstimator):
         return [c for _, c in out]
 
     def _X_predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimators_")
-        X = check_array(X)
-        check_n_features(self, X)
-        return X
+        return check_fitted_input(self, X, "estimators_")
 
     def _sum_values(self, X: np.ndarray) -> np.ndarray:
         """Sum over trees of each sample's leaf value, shape (n, n_outputs)."""

@@ -28,10 +28,8 @@ from netchain.ml.base import (
     ConvergenceWarning,
     RegressorMixin,
     blas_threads_for,
-    check_array,
-    check_classification_targets,
-    check_is_fitted,
-    check_n_features,
+    check_classifier_targets,
+    check_fitted_input,
     check_sample_weight,
     check_X_y,
 )
@@ -72,9 +70,7 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets), float64
         """
-        check_is_fitted(self, "coef_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "coef_")
         return X @ self.coef_.T + self.intercept_
 
     def _prepare(self, X, y, sample_weight):
@@ -317,15 +313,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        w = check_sample_weight(sample_weight, len(X))
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes, w = check_classifier_targets(
+            y, sample_weight, min_classes=2, estimator="LogisticRegression"
+        )
         K = len(self.classes_)
-        if K < 2:
-            raise ValueError(
-                f"y: LogisticRegression needs samples of at least 2 classes; got 1 class "
-                f"({self.classes_[0]!r})"
-            )
         self.n_features_in_ = X.shape[1]
         n, d = X.shape
         w_total = w.sum()
@@ -411,9 +402,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,) for two classes (positive favours ``classes_[1]``),
         else (n_samples, n_classes)
         """
-        check_is_fitted(self, "coef_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "coef_")
         Z = X @ self.coef_.T + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 

@@ -32,8 +32,7 @@ from netchain.ml.base import (
     TransformerMixin,
     blas_threads,
     check_array,
-    check_is_fitted,
-    check_n_features,
+    check_fitted_input,
     check_option,
     check_random_state,
     check_scalar,
@@ -301,9 +300,7 @@ class LocallyLinearEmbedding(TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_components)
         """
-        check_is_fitted(self, "embedding_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "embedding_")
         nbrs, _ = nearest_neighbors(self.X_fit_, self.n_neighbors, X)
         W = _barycenter_weights(self.X_fit_, X, nbrs, self.reg)
         return np.einsum("mk,mkc->mc", W, self.embedding_[nbrs])

@@ -30,7 +30,7 @@ from netchain.ml.base import (
     blas_thread_count,
     blas_threads,
     check_array,
-    check_classification_targets,
+    check_classifier_targets,
     check_is_fitted,
     check_n_features,
     check_X_y,
@@ -338,8 +338,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
             For invalid parameters or data (NaN, wrong shapes, continuous targets).
         """
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        self.classes_, self._y = np.unique(y, return_inverse=True)
+        self.classes_, self._y, _ = check_classifier_targets(y)
         self._fit_X(X)
         return self
 

@@ -20,10 +20,8 @@ from netchain.ml.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    check_array,
-    check_classification_targets,
-    check_is_fitted,
-    check_n_features,
+    check_classifier_targets,
+    check_fitted_input,
     check_random_state,
     check_X_y,
 )
@@ -32,6 +30,24 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
 class _MLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: the parameters, their checks, training."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        alpha: float = 1e-4,
+        batch_size: Any = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        random_state: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+
     def _check_params(self, n: int) -> tuple[tuple[int, ...], int]:
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
@@ -84,9 +100,7 @@ class _MLP(BaseEstimator):
     def _outputs(self, X: Any) -> np.ndarray:
         from netchain.models.perceptron import mlp_outputs
 
-        check_is_fitted(self, "net_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "net_")
         return mlp_outputs(self.net_, X)
 
 
@@ -124,27 +138,10 @@ class MLPClassifier(ClassifierMixin, _MLP):
         For fewer than two classes, NaN or infinite features, or invalid parameters.
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        alpha: float = 1e-4,
-        batch_size: Any = "auto",
-        learning_rate_init: float = 1e-3,
-        max_iter: int = 200,
-        random_state: Any = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.random_state = random_state
-
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train on features ``X`` (n_samples, n_features) and labels ``y`` (n_samples,)."""
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes, _ = check_classifier_targets(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y: a classifier needs at least two classes, got only {self.classes_.tolist()} "
@@ -181,22 +178,6 @@ class MLPRegressor(RegressorMixin, _MLP):
     n_iter_ : int
     n_features_in_ : int
     """
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        alpha: float = 1e-4,
-        batch_size: Any = "auto",
-        learning_rate_init: float = 1e-3,
-        max_iter: int = 200,
-        random_state: Any = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> MLPRegressor:
         """Train on features ``X`` (n_samples, n_features) and numeric targets ``y``."""

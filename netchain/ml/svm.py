@@ -26,12 +26,10 @@ from netchain.ml.base import (
     ConvergenceWarning,
     available_if,
     blas_threads_for,
-    check_array,
-    check_classification_targets,
+    check_classifier_targets,
+    check_fitted_input,
     check_is_fitted,
-    check_n_features,
     check_random_state,
-    check_sample_weight,
     check_X_y,
     class_weight_vector,
     pairwise_kernel,
@@ -289,14 +287,10 @@ class SVC(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        w = check_sample_weight(sample_weight, len(X))
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes, w = check_classifier_targets(
+            y, sample_weight, min_classes=2, estimator="SVC"
+        )
         k = len(self.classes_)
-        if k < 2:
-            raise ValueError(
-                f"y: SVC needs samples of at least 2 classes; got 1 class ({self.classes_[0]!r})"
-            )
         self.n_features_in_ = X.shape[1]
         self._gamma = resolve_gamma(self.gamma, X)
         Cs = self.C * w * class_weight_vector(self.class_weight, self.classes_, codes)[codes]
@@ -392,9 +386,7 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
     def _ovo(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "support_vectors_")
-        X = check_array(X)
-        check_n_features(self, X)
+        X = check_fitted_input(self, X, "support_vectors_")
         if len(self.support_vectors_) == 0:
             return np.tile(-self._rho, (len(X), 1))
         n_sv, n_pairs = self._coef.shape

@@ -35,10 +35,9 @@ from netchain.ml.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    check_array,
-    check_classification_targets,
+    check_classifier_targets,
+    check_fitted_input,
     check_is_fitted,
-    check_n_features,
     check_random_state,
     check_sample_weight,
     check_X_y,
@@ -169,6 +168,38 @@ def _sort_pairs(v, s, n):
                 s[j + 1] = y
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _partition(seg, start, end, goes_left, buf):
+    """Reorder seg[start:end] stably: the samples that go left first, then the others."""
+    i = start
+    j = 0
+    for a in range(start, end):
+        s = seg[a]
+        if goes_left[s]:
+            seg[i] = s
+            i += 1
+        else:
+            buf[j] = s
+            j += 1
+    for b in range(j):
+        seg[i + b] = buf[b]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _push(stack, sp, start, end, depth, parent, is_left, known):
+    """Push a node (sample range, depth, parent, side, known-constant features) on the
+    depth-first ``stack`` = (st_start, st_end, st_depth, st_parent, st_left, st_const);
+    returns the new stack size."""
+    st_start, st_end, st_depth, st_parent, st_left, st_const = stack
+    st_start[sp] = start
+    st_end[sp] = end
+    st_depth[sp] = depth
+    st_parent[sp] = parent
+    st_left[sp] = is_left
+    st_const[sp] = known
+    return sp + 1
+
+
 @njit(cache=True, nogil=True)
 def _node_stats(codes, Y, w, idx, start, end, crit, K, S, S2):
     """Weighted class counts (or target sums and sums of squares) of idx[start:end]."""
@@ -279,18 +310,14 @@ def _build(
     st_parent = np.empty(scap, dtype=np.int64)
     st_left = np.empty(scap, dtype=np.bool_)
     st_const = np.zeros((scap, d), dtype=np.bool_)
-    st_start[0] = 0
-    st_end[0] = n
-    st_depth[0] = 0
-    st_parent[0] = -1
-    st_left[0] = False
-    sp = 1
+    stack = (st_start, st_end, st_depth, st_parent, st_left, st_const)
+    known = np.zeros(d, dtype=np.bool_)
+    sp = _push(stack, 0, 0, n, 0, -1, False, known)
 
     S = np.zeros(K)
     S2 = np.zeros(K)
     SL = np.zeros(K)
     SR = np.zeros(K)
-    known = np.zeros(d, dtype=np.bool_)
     feats = np.arange(d)
     node_count = 0
     depth_seen = 0
@@ -338,6 +365,7 @@ def _build(
         best_thr = 0.0
         best_n_left = 0
         best_proxy = -np.inf
+        gain = 0.0
         if not leaf:
             # node-level constant of the proxy: sum S^2 (gini, mse) or t = sum S log S
             sq_node = 0.0
@@ -460,18 +488,7 @@ def _build(
             s = idx[a]
             goes_left[s] = xf[s] <= best_thr
         # the node's sample list, then every other live feature's sorted list, stably
-        i = start
-        j = 0
-        for a in range(start, end):
-            s = idx[a]
-            if goes_left[s]:
-                idx[i] = s
-                i += 1
-            else:
-                buf[j] = s
-                j += 1
-        for b in range(j):
-            idx[i + b] = buf[b]
+        _partition(idx, start, end, goes_left, buf)
         for f in range(d if presort else 0):
             if known[f]:
                 continue
@@ -480,40 +497,14 @@ def _build(
             if xf[seg[end - 1]] <= xf[seg[start]] + _FEATURE_EPS:
                 known[f] = True  # constant here, so in every descendant: never read again
                 continue
-            i = start
-            j = 0
-            for a in range(start, end):
-                s = seg[a]
-                if goes_left[s]:
-                    seg[i] = s
-                    i += 1
-                else:
-                    buf[j] = s
-                    j += 1
-            for b in range(j):
-                seg[i + b] = buf[b]
+            _partition(seg, start, end, goes_left, buf)
 
         feature[node] = best_f
         threshold[node] = best_thr
-        if crit == 2:
-            importances[best_f] += max((_xlog2x(W) - t_node) + best_proxy, 0.0)
-        else:
-            importances[best_f] += max(best_proxy - sq_node / W, 0.0)
+        importances[best_f] += max(gain, 0.0)
         # right pushed first so that the left child is numbered next (depth-first preorder)
-        st_start[sp] = mid
-        st_end[sp] = end
-        st_depth[sp] = depth + 1
-        st_parent[sp] = node
-        st_left[sp] = False
-        st_const[sp] = known
-        sp += 1
-        st_start[sp] = start
-        st_end[sp] = mid
-        st_depth[sp] = depth + 1
-        st_parent[sp] = node
-        st_left[sp] = True
-        st_const[sp] = known
-        sp += 1
+        sp = _push(stack, sp, mid, end, depth + 1, node, False, known)
+        sp = _push(stack, sp, start, mid, depth + 1, node, True, known)
 
     c = node_count
     return (
@@ -703,10 +694,7 @@ class _BaseTree(BaseEstimator):
         self.feature_importances_ = tree.feature_importances()
 
     def _X_predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "tree_")
-        X = check_array(X)
-        check_n_features(self, X)
-        return X
+        return check_fitted_input(self, X, "tree_")
 
     def apply(self, X: Any) -> np.ndarray:
         """The leaf (node id in ``tree_``) that each sample reaches.
@@ -791,9 +779,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
         if self.criterion not in ("gini", "entropy"):
             raise ValueError(f"criterion must be 'gini' or 'entropy', got {self.criterion!r}")
         X, y = check_X_y(X, y)
-        check_classification_targets(y)
-        w = check_sample_weight(sample_weight, len(X))
-        classes, codes = np.unique(y, return_inverse=True)
+        classes, codes, w = check_classifier_targets(y, sample_weight)
         w = w * class_weight_vector(self.class_weight, classes, codes)[codes]
         return X, classes, codes.astype(np.int64), w
 

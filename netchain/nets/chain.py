@@ -81,7 +81,120 @@ def _ragged(x: Any, rank: int) -> bool:
     return len(shapes) > 1 and all(len(s) == rank for s in shapes)
 
 
-class NetChain(Layer):
+class _Container(Layer):
+    """What every layer made of layers shares (NetChain, NetGraph, the net operators):
+    counts and the dtype over its leaf layers, found through ``children()``."""
+
+    def children(self) -> list[tuple[Any, Layer]]:
+        raise NotImplementedError
+
+    def uninitialized(self) -> list[str]:
+        return [
+            "/".join(map(str, (*path, n)))
+            for path, layer in leaf_layers(self)
+            for n in layer.uninitialized()
+        ]
+
+    def parameter_count(self) -> int:
+        return sum(layer.parameter_count() for _, layer in leaf_layers(self))
+
+    @property
+    def dtype(self) -> Any:
+        """The dtype of the net's arrays (float32 unless initialised otherwise)."""
+        for _, layer in leaf_layers(self):
+            for a in layer.arrays.values():
+                if a is not None:
+                    return a.dtype
+        return backend.default_float()
+
+    def _check_initialized(self) -> None:
+        """Raise a ValueError naming the first arrays that have no value yet, if any."""
+        missing = self.uninitialized()
+        if missing:
+            raise ValueError(
+                f"the net has uninitialized arrays ({', '.join(missing[:3])}"
+                f"{', ...' if len(missing) > 3 else ''}); use NetInitialize(net) or NetTrain"
+            )
+
+
+class _LayerList(_Container):
+    """A container of a list of layers, named (``named``, ``names``) or by position: NetChain
+    and NetGraph."""
+
+    layers: list[Layer]
+    names: list[Any]
+    named: bool
+
+    def children(self) -> list[tuple[Any, Layer]]:
+        """(name, layer) pairs: positions from 1 for a list, names for a dict."""
+        if self.named:
+            return list(zip(self.names, self.layers))
+        return [(i + 1, layer) for i, layer in enumerate(self.layers)]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def copy(self) -> _LayerList:
+        new = super().copy()
+        new.layers = [layer.copy() for layer in self.layers]
+        new.names = list(self.names)
+        return new
+
+    def _table_lines(self, kind: str, rows: list[tuple[str, ...]], extra: str = "") -> list[str]:
+        """The layer table: a title, the header and ``rows`` (the first rows) followed by one
+        row per layer (position, layer, output shape, parameter count), in columns."""
+        rows = list(rows)
+        for i, layer in enumerate(self.layers):
+            label = layer.summary()
+            if self.named:
+                label = f"{self.names[i]}: {label}"
+            count = layer.parameter_count()
+            rows.append(
+                (
+                    str(i + 1),
+                    label,
+                    format_shape(layer.output_shapes[0]) if layer.output_shapes else "",
+                    str(count) if count else "",
+                )
+            )
+        head = ("#", "layer", "output shape", "parameters")
+        widths = [max(len(r[k]) for r in [*rows, head]) for k in range(4)]
+        lines = [
+            f"{kind} ({len(self.layers)} layers, {self.parameter_count()} parameters"
+            + (", uninitialized" if self.uninitialized() else "")
+            + extra
+            + ")"
+        ]
+        for r in [head, *rows]:
+            lines.append(
+                "  "
+                + "  ".join(
+                    c.ljust(w) if k != 3 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))
+                )
+            )
+        return lines
+
+    def __repr__(self) -> str:
+        return self.table()
+
+    def table(self) -> str:
+        raise NotImplementedError
+
+
+def _one_or_batch(X: Any, shape: Any) -> tuple[Any, bool] | None:
+    """``(batch, True)`` for one example of ``shape`` (made a batch of one), ``(X, False)`` for
+    a batch of them, None when ``X`` is neither."""
+    if X.ndim == len(shape) and shape_fits(shape, tuple(X.shape)):
+        return X[None], True
+    if X.ndim == len(shape) + 1 and shape_fits(shape, tuple(X.shape[1:])):
+        return X, False
+    return None
+
+
+class NetChain(_LayerList):
     """A chain of layers, each feeding the next.
 
     Parameters
@@ -145,17 +258,6 @@ class NetChain(Layer):
         self._infer(self.input)
 
     # ------------------------------------------------------------------ structure
-    def children(self) -> list[tuple[Any, Layer]]:
-        """(name, layer) pairs: positions from 1 for a list, names for a dict."""
-        if self.named:
-            return list(zip(self.names, self.layers))
-        return [(i + 1, layer) for i, layer in enumerate(self.layers)]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
 
     def _where(self, i: int) -> str:
         label = f"{self.layers[i].name} at position {i + 1}"
@@ -215,31 +317,6 @@ class NetChain(Layer):
         """The shape of one output example, once known."""
         return self.output_shapes[0]
 
-    def uninitialized(self) -> list[str]:
-        return [
-            "/".join(map(str, (*path, n)))
-            for path, layer in leaf_layers(self)
-            for n in layer.uninitialized()
-        ]
-
-    def parameter_count(self) -> int:
-        return sum(layer.parameter_count() for _, layer in leaf_layers(self))
-
-    def copy(self) -> NetChain:
-        new = super().copy()
-        new.layers = [layer.copy() for layer in self.layers]
-        new.names = list(self.names)
-        return new
-
-    @property
-    def dtype(self) -> Any:
-        """The dtype of the net's arrays (float32 unless initialised otherwise)."""
-        for _, layer in leaf_layers(self):
-            for a in layer.arrays.values():
-                if a is not None:
-                    return a.dtype
-        return backend.default_float()
-
     def config(self) -> dict[str, Any]:
         raise NotImplementedError("NetChain is serialised by netchain.nets.io")
 
@@ -284,27 +361,20 @@ class NetChain(Layer):
     def prepare_batch(self, x: Any, name: str = "input") -> tuple[Any, bool, Any]:
         """As :meth:`prepare_input`, also accepting a list of sequences of different lengths
         (padded into one batch): returns (batch, whether it was one example, lengths or None)."""
-        missing = self.uninitialized()
-        if missing:
-            raise ValueError(
-                f"the net has uninitialized arrays ({', '.join(missing[:3])}"
-                f"{', ...' if len(missing) > 3 else ''}); use NetInitialize(net) or NetTrain"
-            )
+        self._check_initialized()
         shape = self.input_shape
         if shape and (shape[0] is None or len(shape) >= 2) and _ragged(x, len(shape)):
             steps = shape[0]
             X, lengths = pad_sequences(x, steps, self.dtype, name)
         else:
             X, lengths = backend.as_float_array(x, self.dtype, name=name), None
-        if X.ndim == len(shape) and shape_fits(shape, tuple(X.shape)):
-            X, single = X[None], True
-        elif X.ndim == len(shape) + 1 and shape_fits(shape, tuple(X.shape[1:])):
-            single = False
-        else:
+        batch = _one_or_batch(X, shape)
+        if batch is None:
             raise ValueError(
                 f"{name}: the net's port 'Input' expects one example of shape {format_shape(shape)} "
                 f"or a batch of shape (N, {', '.join(map(str, shape))}), got shape {tuple(X.shape)}"
             )
+        X, single = batch
         if X.shape[0] == 0:
             raise ValueError(f"{name}: empty batch")
         if not bool(xp.all(xp.isfinite(X))):
@@ -383,41 +453,7 @@ class NetChain(Layer):
     def table(self) -> str:
         """The layer table: position, layer, output shape and parameter count."""
         rows = [("", "Input", format_shape(self.input_shape), "")]
-        for i, layer in enumerate(self.layers):
-            label = (
-                layer.summary()
-                if not isinstance(layer, NetChain)
-                else f"NetChain[{len(layer)} layers]"
-            )
-            if self.named:
-                label = f"{self.names[i]}: {label}"
-            count = layer.parameter_count()
-            rows.append(
-                (
-                    str(i + 1),
-                    label,
-                    format_shape(layer.output_shapes[0]),
-                    str(count) if count else "",
-                )
-            )
-        head = ("#", "layer", "output shape", "parameters")
-        widths = [max(len(r[k]) for r in [*rows, head]) for k in range(4)]
-        lines = [
-            f"NetChain ({len(self.layers)} layers, {self.parameter_count()} parameters"
-            + (", uninitialized" if self.uninitialized() else "")
-            + ")"
-        ]
-        for r in [head, *rows]:
-            lines.append(
-                "  "
-                + "  ".join(
-                    c.ljust(w) if k != 3 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))
-                )
-            )
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.table()
+        return "\n".join(self._table_lines("NetChain", rows))
 
     def summary(self) -> str:
         return f"NetChain[{len(self.layers)} layers]"

@@ -27,7 +27,7 @@ raises a ValueError that names them.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,10 +54,11 @@ from netchain.nets import io
 from netchain.nets.chain import (
     EVAL_CHUNK,
     NetChain,
+    _LayerList,
+    _one_or_batch,
     _ragged,
     arrays_for,
     as_layer,
-    leaf_layers,
     shape_fits,
 )
 from netchain.nets.decoders import NetDecoder
@@ -116,6 +117,65 @@ def _is_int(v: Any) -> bool:
 
 
 # ----------------------------------------------------------------------------- running layers
+
+
+def reachable(starts: Iterable[int], successors: Callable[[int], Iterable[int]]) -> set[int]:
+    """The layer indices reachable from ``starts`` (included) by repeatedly following
+    ``successors``."""
+    seen: set[int] = set()
+    stack = list(starts)
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        stack.extend(successors(j))
+    return seen
+
+
+def _per_port(
+    value: Any, ports: tuple[str, ...], side: str, what: str, convert: Callable[[Any, Any], Any]
+) -> dict[str, Any]:
+    """A NetGraph option by port: a dict by port name, or one value for the only port;
+    ``convert(value, port name or None)`` validates each."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if k not in ports:
+                raise ValueError(
+                    f"NetGraph {side}: the graph has no {side} port {k!r}; ports: {list(ports)}"
+                )
+            out[k] = convert(v, k)
+        return out
+    if len(ports) != 1:
+        raise ValueError(
+            f"NetGraph {side}: the graph has {side} ports {list(ports)}; give a dict "
+            f"{{port: {what}}}"
+        )
+    return {ports[0]: convert(value, None)}
+
+
+def _name_ports(ends: list[tuple[int, str]], names: list[str]) -> list[str]:
+    """Names for new graph ports at the layer ports ``ends``: a port's own name where it is
+    the only one of that name and still free, else that name numbered from 1 (skipping names
+    taken). Each name is appended to ``names`` as it is chosen; returns them in order."""
+    counts: dict[str, int] = {}
+    for _, p in ends:
+        counts[p] = counts.get(p, 0) + 1
+    numbered: dict[str, int] = {}
+    chosen = []
+    for _, p in ends:
+        if counts[p] == 1 and p not in names:
+            name = p
+        else:
+            k = numbered.get(p, 0) + 1
+            while f"{p}{k}" in names:
+                k += 1
+            numbered[p] = k
+            name = f"{p}{k}"
+        names.append(name)
+        chosen.append(name)
+    return chosen
 
 
 def run_layer(
@@ -228,7 +288,7 @@ class _PortView:
 # ----------------------------------------------------------------------------- NetGraph
 
 
-class NetGraph(Layer):
+class NetGraph(_LayerList):
     """A graph of layers joined at named ports (see the module docstring for the notation).
 
     Parameters
@@ -376,41 +436,34 @@ class NetGraph(Layer):
                     edges.append((s, target))
         return edges
 
+    def _layer_port(self, spec: NetPort, trail: str, side: str) -> tuple[Any, str]:
+        """The endpoint a NetPort names in a connection: a graph port, or an existing
+        ``side`` ("input" or "output") port of one of the graph's layers."""
+        if spec.is_graph_port:
+            return (GRAPH, spec.path[0])
+        if len(spec.path) != 2:
+            raise ValueError(
+                f"NetGraph: {trail}: connect ports of the graph's own layers, got {spec!r}"
+            )
+        i = self._index(spec.path[0], trail)
+        port = spec.path[1]
+        ins, outs = self._ports_of(i)
+        ports = ins if side == "input" else outs
+        if port not in ports:
+            raise ValueError(
+                f"NetGraph: {trail}: {self._label(i)} has no {side} port {port!r}; it has {list(ports)}"
+            )
+        return (i, port)
+
     def _source(self, spec: Any, trail: str) -> tuple[Any, str]:
         if isinstance(spec, NetPort):
-            if spec.is_graph_port:
-                return (GRAPH, spec.path[0])
-            if len(spec.path) != 2:
-                raise ValueError(
-                    f"NetGraph: {trail}: connect ports of the graph's own layers, got {spec!r}"
-                )
-            i = self._index(spec.path[0], trail)
-            port = spec.path[1]
-            _, outs = self._ports_of(i)
-            if port not in outs:
-                raise ValueError(
-                    f"NetGraph: {trail}: {self._label(i)} has no output port {port!r}; it has {list(outs)}"
-                )
-            return (i, port)
+            return self._layer_port(spec, trail, "output")
         i = self._index(spec, trail)
         return (i, self.layers[i].output_ports[0])
 
     def _destination(self, spec: Any, trail: str) -> tuple[Any, str | None]:
         if isinstance(spec, NetPort):
-            if spec.is_graph_port:
-                return (GRAPH, spec.path[0])
-            if len(spec.path) != 2:
-                raise ValueError(
-                    f"NetGraph: {trail}: connect ports of the graph's own layers, got {spec!r}"
-                )
-            i = self._index(spec.path[0], trail)
-            port = spec.path[1]
-            ins, _ = self._ports_of(i)
-            if port not in ins:
-                raise ValueError(
-                    f"NetGraph: {trail}: {self._label(i)} has no input port {port!r}; it has {list(ins)}"
-                )
-            return (i, port)
+            return self._layer_port(spec, trail, "input")
         if isinstance(spec, list | tuple):
             raise ValueError(f"NetGraph: {trail}: a destination is a layer or a port, got {spec!r}")
         return (self._index(spec, trail), None)
@@ -485,20 +538,7 @@ class NetGraph(Layer):
                 f"{self.names[i]!r}"
             )
         inputs = list(named_inputs)
-        counts: dict[str, int] = {}
-        for _, p in open_inputs:
-            counts[p] = counts.get(p, 0) + 1
-        numbered: dict[str, int] = {}
-        for i, p in open_inputs:
-            if counts[p] == 1 and p not in inputs:
-                name = p
-            else:
-                k = numbered.get(p, 0) + 1
-                while f"{p}{k}" in inputs:
-                    k += 1
-                numbered[p] = k
-                name = f"{p}{k}"
-            inputs.append(name)
+        for (i, p), name in zip(open_inputs, _name_ports(open_inputs, inputs)):
             feeds[i][p] = [(GRAPH, name)]
             resolved.append(((GRAPH, name), (i, p)))
         if not inputs:
@@ -516,20 +556,7 @@ class NetGraph(Layer):
                 for p in layer.output_ports
                 if (i, p) not in used
             ]
-            counts = {}
-            for _, p in loose:
-                counts[p] = counts.get(p, 0) + 1
-            numbered = {}
-            for i, p in loose:
-                if counts[p] == 1 and p not in outputs:
-                    name = p
-                else:
-                    k = numbered.get(p, 0) + 1
-                    while f"{p}{k}" in outputs:
-                        k += 1
-                    numbered[p] = k
-                    name = f"{p}{k}"
-                outputs.append(name)
+            for (i, p), name in zip(loose, _name_ports(loose, outputs)):
                 graph_out[name] = (i, p)
                 resolved.append(((i, p), (GRAPH, name)))
         if not outputs:
@@ -547,36 +574,20 @@ class NetGraph(Layer):
         # shapes and decoders
         self.declared: dict[str, Any] = {}
         if input is not None:
-            if isinstance(input, Mapping):
-                for k, v in input.items():
-                    if k not in self.input_ports:
-                        raise ValueError(
-                            f"NetGraph input: the graph has no input port {k!r}; ports: {list(self.input_ports)}"
-                        )
-                    self.declared[k] = shape_argument(v, f"NetGraph input {k!r}")
-            else:
-                if len(self.input_ports) != 1:
-                    raise ValueError(
-                        f"NetGraph input: the graph has input ports {list(self.input_ports)}; give "
-                        "a dict {port: shape}"
-                    )
-                self.declared[self.input_ports[0]] = shape_argument(input, "NetGraph input")
+            self.declared = _per_port(
+                input,
+                self.input_ports,
+                "input",
+                "shape",
+                lambda v, k: shape_argument(
+                    v, "NetGraph input" if k is None else f"NetGraph input {k!r}"
+                ),
+            )
         self.decoders: dict[str, NetDecoder] = {}
         if output is not None:
-            if isinstance(output, Mapping):
-                for k, v in output.items():
-                    if k not in self.output_ports:
-                        raise ValueError(
-                            f"NetGraph output: the graph has no output port {k!r}; ports: {list(self.output_ports)}"
-                        )
-                    self.decoders[k] = _decoder(v)
-            else:
-                if len(self.output_ports) != 1:
-                    raise ValueError(
-                        f"NetGraph output: the graph has output ports {list(self.output_ports)}; "
-                        "give a dict {port: decoder}"
-                    )
-                self.decoders[self.output_ports[0]] = _decoder(output)
+            self.decoders = _per_port(
+                output, self.output_ports, "output", "decoder", lambda v, k: _decoder(v)
+            )
         self.input_shapes = [self.declared.get(p) for p in self.input_ports]
         self.output_shapes = [None] * len(self.output_ports)
         self.bind(self._initial_shapes(), "NetGraph")
@@ -850,18 +861,6 @@ class NetGraph(Layer):
         return layer
 
     # ------------------------------------------------------------------ structure
-    def children(self) -> list[tuple[Any, Layer]]:
-        """(name, layer) pairs: positions from 1 for a list, names for a dict."""
-        if self.named:
-            return list(zip(self.names, self.layers))
-        return [(i + 1, layer) for i, layer in enumerate(self.layers)]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
-
     def edges(self) -> list[tuple[Any, Any]]:
         """The connections as ``(source, target)`` pairs of layer names (as :meth:`children`
         gives them), with "Input" and "Output" standing for the graph's own ports; each pair
@@ -879,20 +878,8 @@ class NetGraph(Layer):
                 pairs.append(pair)
         return pairs
 
-    def uninitialized(self) -> list[str]:
-        return [
-            "/".join(map(str, (*path, n)))
-            for path, layer in leaf_layers(self)
-            for n in layer.uninitialized()
-        ]
-
-    def parameter_count(self) -> int:
-        return sum(layer.parameter_count() for _, layer in leaf_layers(self))
-
     def copy(self) -> NetGraph:
         new = super().copy()
-        new.layers = [layer.copy() for layer in self.layers]
-        new.names = list(self.names)
         new.feeds = [{p: list(s) for p, s in f.items()} for f in self.feeds]
         new.graph_outputs = dict(self.graph_outputs)
         new.links = list(self.links)
@@ -902,15 +889,6 @@ class NetGraph(Layer):
         new.decoders = dict(self.decoders)
         new._shapes = dict(getattr(self, "_shapes", {}))
         return new
-
-    @property
-    def dtype(self) -> Any:
-        """The dtype of the net's arrays (float32 unless initialised otherwise)."""
-        for _, layer in leaf_layers(self):
-            for a in layer.arrays.values():
-                if a is not None:
-                    return a.dtype
-        return backend.default_float()
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError("NetGraph is serialised by its to_json")
@@ -946,18 +924,14 @@ class NetGraph(Layer):
         )
 
     # ------------------------------------------------------------------ computation
+    def _feeders(self, i: int) -> list[int]:
+        """The layers whose outputs feed layer ``i``."""
+        return [s[0] for srcs in self.feeds[i].values() for s in srcs if s[0] is not GRAPH]
+
     def _plan(self, wanted: tuple[tuple[Any, str], ...]) -> list[int]:
         plan = self._plans.get(wanted)
         if plan is None:
-            need: set[int] = set()
-            stack = [w[0] for w in wanted if w[0] is not GRAPH]
-            while stack:
-                i = stack.pop()
-                if i in need:
-                    continue
-                need.add(i)
-                for srcs in self.feeds[i].values():
-                    stack.extend(s[0] for s in srcs if s[0] is not GRAPH)
+            need = reachable((w[0] for w in wanted if w[0] is not GRAPH), self._feeders)
             plan = [i for i in self.order if i in need]
             self._plans[wanted] = plan
         return plan
@@ -1064,12 +1038,7 @@ class NetGraph(Layer):
             For an uninitialised net, a missing or unknown port, wrong shapes, NaN or infinity,
             or ports with different numbers of examples.
         """
-        missing = self.uninitialized()
-        if missing:
-            raise ValueError(
-                f"the net has uninitialized arrays ({', '.join(missing[:3])}"
-                f"{', ...' if len(missing) > 3 else ''}); use NetInitialize(net) or NetTrain"
-            )
+        self._check_initialized()
         if isinstance(x, Mapping):
             unknown = set(x) - set(self.input_ports)
             if unknown:
@@ -1098,15 +1067,13 @@ class NetGraph(Layer):
                 X, L = pad_sequences(v, shape[0], dtype, f"{name} {p!r}")
             else:
                 X = backend.as_float_array(v, dtype, name=f"{name} {p!r}")
-            if X.ndim == len(shape) and shape_fits(shape, tuple(X.shape)):
-                X, single = X[None], True
-            elif X.ndim == len(shape) + 1 and shape_fits(shape, tuple(X.shape[1:])):
-                single = False
-            else:
+            batch = _one_or_batch(X, shape)
+            if batch is None:
                 raise ValueError(
                     f"{name}: the graph's port {p!r} expects one example of shape "
                     f"{format_shape(shape)} or a batch of them, got shape {tuple(X.shape)}"
                 )
+            X, single = batch
             if not bool(xp.all(xp.isfinite(X))):
                 raise ValueError(f"{name}: port {p!r} contains NaN or infinity")
             arrays[p] = X
@@ -1201,42 +1168,15 @@ class NetGraph(Layer):
 
     def table(self) -> str:
         """The layers with their output shapes and parameter counts, then the connections."""
-        rows = []
-        for p, s in zip(self.input_ports, self.input_shapes):
-            rows.append(("", f"NetPort({p!r})", format_shape(s), ""))
-        for i, layer in enumerate(self.layers):
-            label = layer.summary()
-            if self.named:
-                label = f"{self.names[i]}: {label}"
-            count = layer.parameter_count()
-            rows.append(
-                (
-                    str(i + 1),
-                    label,
-                    format_shape(layer.output_shapes[0]) if layer.output_shapes else "",
-                    str(count) if count else "",
-                )
-            )
-        head = ("#", "layer", "output shape", "parameters")
-        widths = [max(len(r[k]) for r in [*rows, head]) for k in range(4)]
-        lines = [
-            f"NetGraph ({len(self.layers)} layers, {self.parameter_count()} parameters"
-            + (", uninitialized" if self.uninitialized() else "")
-            + f"; inputs {list(self.input_ports)}, outputs {list(self.output_ports)})"
+        rows = [
+            ("", f"NetPort({p!r})", format_shape(s), "")
+            for p, s in zip(self.input_ports, self.input_shapes)
         ]
-        for r in [head, *rows]:
-            lines.append(
-                "  "
-                + "  ".join(
-                    c.ljust(w) if k != 3 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))
-                )
-            )
+        extra = f"; inputs {list(self.input_ports)}, outputs {list(self.output_ports)}"
+        lines = self._table_lines("NetGraph", rows, extra)
         conns = [f"{self._endpoint_label(s)} -> {self._endpoint_label(d)}" for s, d in self.links]
         lines.append("  connections: " + ", ".join(conns))
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.table()
 
     def summary(self) -> str:
         return f"NetGraph[{len(self.layers)} layers]"

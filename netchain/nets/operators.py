@@ -19,29 +19,16 @@ from netchain.layers.structural import (
     set_sequence_lengths,
 )
 from netchain.nets import io
-from netchain.nets.chain import as_layer, leaf_layers
+from netchain.nets.chain import _Container, as_layer
 from netchain.nets.graph import run_layer
 
 __all__ = ["NetBidirectionalOperator", "NetMapOperator"]
 
 
-class _Operator(Layer):
+class _Operator(_Container):
     """What the operators share: children, copies, counts."""
 
     sequence_aware = True
-
-    def children(self) -> list[tuple[Any, Layer]]:
-        raise NotImplementedError
-
-    def uninitialized(self) -> list[str]:
-        return [
-            "/".join(map(str, (*path, n)))
-            for path, layer in leaf_layers(self)
-            for n in layer.uninitialized()
-        ]
-
-    def parameter_count(self) -> int:
-        return sum(layer.parameter_count() for _, layer in leaf_layers(self))
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError(f"{self.name} is serialised by its to_json")

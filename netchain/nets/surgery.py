@@ -14,7 +14,7 @@ from typing import Any
 from netchain.layers import Layer
 from netchain.nets.chain import NetChain, as_layer
 from netchain.nets.decoders import NetDecoder
-from netchain.nets.graph import GRAPH, NetGraph, NetPort, _chain_as_graph
+from netchain.nets.graph import GRAPH, NetGraph, NetPort, _chain_as_graph, reachable
 
 __all__ = ["NetDrop", "NetFlatten", "NetReplacePart", "NetTake"]
 
@@ -72,30 +72,13 @@ def _chain_range(net: NetChain, spec: Any, fn: str) -> tuple[int, int]:
 
 
 def _ancestors(g: NetGraph, i: int) -> set[int]:
-    seen: set[int] = set()
-    stack = [i]
-    while stack:
-        j = stack.pop()
-        if j in seen:
-            continue
-        seen.add(j)
-        for srcs in g.feeds[j].values():
-            stack.extend(s[0] for s in srcs if s[0] is not GRAPH)
-    return seen
+    return reachable([i], g._feeders)
 
 
 def _descendants(g: NetGraph, i: int) -> set[int]:
-    seen: set[int] = set()
-    stack = [i]
-    while stack:
-        j = stack.pop()
-        if j in seen:
-            continue
-        seen.add(j)
-        for src, dst in g.links:
-            if src[0] == j and dst[0] is not GRAPH:
-                stack.append(dst[0])
-    return seen
+    return reachable(
+        [i], lambda j: [dst[0] for src, dst in g.links if src[0] == j and dst[0] is not GRAPH]
+    )
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -148,6 +148,24 @@ def test_exact_gradient_matches_finite_differences(dim):
     np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
 
 
+def _one_step_moves(Y, P, p_floor, *, angle, dof):
+    """The moves of Y by one descent step (learning rate 1, no momentum) with the exact
+    gradient (P floored at p_floor) and with the Barnes-Hut one (P's upper triangle)."""
+    from scipy.sparse import csr_matrix, triu
+
+    Ps = triu(csr_matrix(P), k=1, format="csr")
+    Ye, Yb = Y.copy(), Y.copy()
+    _bhtsne.optimize_exact(
+        Ye, np.maximum(P, p_floor), 1.0, 0.0, 1.0, 0, 1, np.zeros_like(Y), np.ones_like(Y),
+        dof, 0.01, 0.0, 300, np.inf, 0,
+    )  # fmt: skip
+    _bhtsne.optimize_barnes_hut(
+        Yb, Ps.indptr.astype(np.int64), Ps.indices.astype(np.int64), Ps.data, 1.0, 0.0, 1.0,
+        0, 1, np.zeros_like(Y), np.ones_like(Y), angle, dof, 0.01, 0.0, 300, np.inf, 0,
+    )  # fmt: skip
+    return Ye - Y, Yb - Y
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("duplicates", [False, True])
 def test_barnes_hut_with_angle_zero_is_the_exact_gradient(dim, duplicates):
@@ -162,44 +180,10 @@ def test_barnes_hut_with_angle_zero_is_the_exact_gradient(dim, duplicates):
         P[i, j] = rng.uniform(0.1, 1, 6)
     P = P + P.T
     P /= P.sum()
-    from scipy.sparse import csr_matrix, triu
-
-    Ps = triu(csr_matrix(P), k=1, format="csr")
     dof = float(max(dim - 1, 1))
     # one descent step from the same point with both gradients gives the same move
-    outs = []
-    for kind in ("exact", "bh"):
-        Yk = Y.copy()
-        upd = np.zeros_like(Y)
-        gains = np.ones_like(Y)
-        if kind == "exact":
-            Pd = np.maximum(P, np.finfo(float).eps)
-            _bhtsne.optimize_exact(
-                Yk, Pd, 1.0, 0.0, 1.0, 0, 1, upd, gains, dof, 0.01, 0.0, 300, np.inf, 0
-            )
-        else:
-            _bhtsne.optimize_barnes_hut(
-                Yk,
-                Ps.indptr.astype(np.int64),
-                Ps.indices.astype(np.int64),
-                Ps.data,
-                1.0,
-                0.0,
-                1.0,
-                0,
-                1,
-                upd,
-                gains,
-                0.0,
-                dof,
-                0.01,
-                0.0,
-                300,
-                np.inf,
-                0,
-            )
-        outs.append(Yk - Y)
-    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-7, atol=1e-12)
+    exact, bh = _one_step_moves(Y, P, np.finfo(float).eps, angle=0.0, dof=dof)
+    np.testing.assert_allclose(bh, exact, rtol=1e-7, atol=1e-12)
 
 
 def test_barnes_hut_default_angle_is_close_to_exact():
@@ -208,54 +192,8 @@ def test_barnes_hut_default_angle_is_close_to_exact():
     Y = rng.standard_normal((n, 2)) * 5
     P = np.full((n, n), 1.0 / (n * (n - 1)))
     np.fill_diagonal(P, 0)
-    from scipy.sparse import csr_matrix, triu
-
-    Ps = triu(csr_matrix(P), k=1, format="csr")
-    moves = []
-    for kind in ("exact", "bh"):
-        Yk = Y.copy()
-        upd, gains = np.zeros_like(Y), np.ones_like(Y)
-        if kind == "exact":
-            _bhtsne.optimize_exact(
-                Yk,
-                np.maximum(P, 1e-300),
-                1.0,
-                0.0,
-                1.0,
-                0,
-                1,
-                upd,
-                gains,
-                1.0,
-                0.01,
-                0.0,
-                300,
-                np.inf,
-                0,
-            )
-        else:
-            _bhtsne.optimize_barnes_hut(
-                Yk,
-                Ps.indptr.astype(np.int64),
-                Ps.indices.astype(np.int64),
-                Ps.data,
-                1.0,
-                0.0,
-                1.0,
-                0,
-                1,
-                upd,
-                gains,
-                0.5,
-                1.0,
-                0.01,
-                0.0,
-                300,
-                np.inf,
-                0,
-            )
-        moves.append(Yk - Y)
-    rel = np.linalg.norm(moves[1] - moves[0]) / np.linalg.norm(moves[0])
+    exact, bh = _one_step_moves(Y, P, 1e-300, angle=0.5, dof=1.0)
+    rel = np.linalg.norm(bh - exact) / np.linalg.norm(exact)
     assert rel < 0.05
 
 
