@@ -64,6 +64,59 @@ def test_jacobian_and_hessian():
     assert H2.tomatrix().is_symmetric()
 
 
+def test_formula_strings_never_run_python_code(capsys, tmp_path):
+    marker = tmp_path / "ran"
+    attacks = [
+        "__import__('os').system('echo PWNED')",
+        f"__import__('pathlib').Path({str(marker)!r}).touch()",
+        "x.__class__",  # attribute access
+        "x.real",
+        "__builtins__",  # dunder name
+        "_x + 1",
+        "'x' + y",  # quotes
+        '"x"',
+        "x[0]",  # brackets
+        "{x: 1}",
+        "lambda x: x",  # keywords
+        "x if y else 1",
+        "x = 1",
+        "x # comment",
+        "x; y",
+    ]
+    for text in attacks:
+        with pytest.raises(ValueError, match=r"^formula .* is not allowed"):
+            Grad(text, ["x", "y"])
+    with pytest.raises(ValueError, match=r"the name '__import__' .* is not allowed"):
+        Hessian("__import__('os').system('echo PWNED')", ["x"])
+    assert capsys.readouterr() == ("", "")
+    assert not marker.exists()
+    # the names that turn values into strings SymPy would parse are not SymPy's functions here:
+    # they stay unknown functions of x, so no string is ever made or evaluated
+    (g,) = Grad("sympify(x) + S(x) + srepr(x)", ["x"])
+    assert all(isinstance(d, sp.Derivative) for d in g.args)
+
+
+def test_ordinary_formula_strings_still_read():
+    x, y = sp.symbols("x y", real=True)
+    assert Grad("x**2 + y**2", ["x", "y"]) == sp.Array([2 * x, 2 * y])
+    assert Grad(" exp(-x**2)*sin(y) ", ["x", "y"]) == sp.Array(
+        [-2 * x * sp.exp(-(x**2)) * sp.sin(y), sp.exp(-(x**2)) * sp.cos(y)]
+    )
+    assert Grad("x^2", ["x"]) == sp.Array([2 * x])
+    assert Grad("sqrt(x) + log(y) + pi*E", ["x", "y"]) == sp.Array([1 / (2 * sp.sqrt(x)), 1 / y])
+    assert Grad("abs(x)", ["x"]) == Grad(sp.Abs(x), [x])  # abs / max / min as SymPy's
+    assert Grad("Max(x, 2.5e-1)", ["x"]) == Grad("max(x, 0.25)", ["x"])
+    assert Grad("(x\n + y)", ["x", "y"]) == sp.Array([1, 1])
+
+
+def test_unreadable_formulas_raise_a_clean_value_error():
+    for text in ["((", "(x + y", "x**2 +* y", "x\n+y", "   "]:
+        with pytest.raises(ValueError, match=r"^f: .*formula"):
+            Hessian(text, ["x", "y"])
+    with pytest.raises(ValueError, match="parentheses"):
+        Hessian("((", ["x"])
+
+
 def test_bad_functions_and_variables():
     with pytest.raises(ValueError, match="cannot read"):
         Grad("x +* y", ["x", "y"])
@@ -302,6 +355,13 @@ def test_descent_bad_input():
         GradientDescent("sin(x)", [1.0])
     with pytest.raises(TypeError, match="f must be"):
         GradientDescent(42, [1.0])
+    # variables given where the starting point goes
+    with pytest.raises(ValueError, match=r"x0 must be the starting point.*\['a'\].*variables="):
+        GradientDescent("x**2", ["a"])
+    with pytest.raises(ValueError, match=r"x0 must be the starting point.*\[1, 'b'\]"):
+        GradientDescent("x**2 + y**2", [1, "b"])
+    with pytest.raises(ValueError, match="x0 must be the starting point.*None"):
+        GradientDescent("x**2", None)
 
 
 def test_numeric_search_in_three_variables_agrees_with_the_exact_answer():

@@ -2,6 +2,12 @@
 classification, and numeric gradient descent (through :mod:`netchain.autodiff`) with its
 trajectory.
 
+A function may be a formula string such as ``"x**2 + y**2"``: it may contain only numbers,
+names not starting with ``_`` (variables and SymPy's functions and constants: ``exp``, ``sin``,
+``log``, ``sqrt``, ``pi``, ``E``, ...), whitespace and the operators ``+ - * / ** ^ ( ) ,``
+(``^`` is a power). Anything else raises ValueError before evaluation, and formulas are
+evaluated without Python's builtins, so a string never runs Python code.
+
 >>> from netchain.calculus import Grad, Hessian, CriticalPoints, GradientDescent
 >>> Grad("x**2 + y**2", ["x", "y"])
 [2*x, 2*y]

@@ -477,7 +477,8 @@ def CriticalPoints(
     Parameters
     ----------
     f : sympy.Expr, str or callable
-        A scalar function, e.g. ``"x**2 + y**2"`` or ``lambda x, y: x**2 - y**2``.
+        A scalar function, e.g. ``"x**2 + y**2"`` or ``lambda x, y: x**2 - y**2`` (what a
+        formula string may contain: see :func:`netchain.calculus.Grad`).
     variables : str, sympy.Symbol or sequence of them, optional
         The variables (default: a Python function's argument names, else the free symbols
         sorted by name).

@@ -155,6 +155,26 @@ def _positive(value: Any, name: str) -> float:
     return float(value)
 
 
+def _starting_point(x0: Any) -> np.ndarray:
+    """x0 as a float64 vector, or a ValueError naming x0 and what it holds."""
+    if x0 is not None:
+        try:
+            return np.array(x0, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            pass
+    items = x0 if isinstance(x0, list | tuple) else [x0]
+    hint = ""
+    if items and all(isinstance(v, str | sp.Symbol) for v in items):
+        hint = (
+            "; it looks like variable names: GradientDescent(f, x0, ...) takes the starting "
+            "point second, and the variables as the keyword variables=..."
+        )
+    raise ValueError(
+        f"x0 must be the starting point, numbers of shape (n,), got {x0!r} "
+        f"(of type {type(x0).__name__}){hint}"
+    ) from None
+
+
 def GradientDescent(
     f: Any,
     x0: Any,
@@ -206,8 +226,9 @@ def GradientDescent(
     Raises
     ------
     ValueError
-        For an unknown method, non-positive learning rate or steps, a non-finite x0, or f with
-        the wrong number of arguments; TypeError when f does not return a number.
+        For an unknown method, non-positive learning rate or steps, an x0 that is not numbers
+        (such as variable names given where x0 goes) or not finite, or f with the wrong
+        number of arguments; TypeError when f does not return a number.
 
     Warns
     -----
@@ -228,7 +249,7 @@ def GradientDescent(
     lr = _positive(learning_rate, "learning_rate")
     if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-    x = np.array(x0, dtype=np.float64).reshape(-1)
+    x = _starting_point(x0)
     if x.size == 0:
         raise ValueError("x0 must have at least one coordinate")
     if not np.all(np.isfinite(x)):

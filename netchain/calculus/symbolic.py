@@ -6,28 +6,110 @@ is read as a power, as in the course's notation), or as a Python function of sym
 function. Variables are names or SymPy symbols; a name matches the symbol of that name in the
 function.
 
-Strings are read with SymPy's ``parse_expr``, which evaluates Python code: pass only strings
-you would run yourself.
+A formula string may contain only numbers (``2``, ``0.5``, ``1e-3``, ``2j``), names that do
+not start with an underscore, whitespace, and the operators ``+ - * / ** ^ ( ) ,``. A name is
+one of the variables, one of SymPy's public mathematical names (functions such as ``exp``,
+``sin``, ``log``, ``sqrt``, ``Abs``, ``Max`` and constants such as ``pi``, ``E``, ``I``, ``oo``;
+``abs``, ``max`` and ``min`` mean ``Abs``, ``Max`` and ``Min``), or else a new real symbol
+(a new function when followed by ``(``). Anything else (a ``.``, a quote, brackets, ``=``,
+``#``, ``lambda`` or another Python keyword, a name such as ``__import__``) raises ValueError
+before anything is evaluated, and the formula is evaluated with no Python builtins, so a string
+cannot run Python code.
 """
 
 from __future__ import annotations
 
 import inspect
+import io
+import keyword
 import numbers
+import tokenize
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    parse_expr,
-    standard_transformations,
-)
+from sympy.parsing.sympy_parser import auto_number, auto_symbol, convert_xor, parse_expr
 
 __all__ = ["Grad", "Hessian", "as_expression", "lambdify_numpy"]
 
-_TRANSFORMATIONS = (*standard_transformations, convert_xor)
+# Unknown names become symbols, numbers SymPy numbers, ^ a power. SymPy's other standard
+# transformations (lambda notation, x!, 0.[3]) need tokens a formula may not contain.
+_TRANSFORMATIONS = (auto_symbol, auto_number, convert_xor)
+
+# What a formula string may hold (see the module docstring): checked token by token.
+_FORMULA_OPERATORS = frozenset({"+", "-", "*", "/", "**", "^", "(", ")", ","})
+_FORMULA_SPACING = frozenset(
+    {tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+)
+_FORMULA_RULE = (
+    "a formula may contain only numbers, names not starting with '_', whitespace and the "
+    "operators + - * / ** ^ ( ) ,"
+)
+_FORMULA_NAMES: dict[str, Any] | None = None
+
+
+def _formula_names() -> dict[str, Any]:
+    """The names a formula string can use, besides its variables (built once).
+
+    SymPy's public names whose values are SymPy objects, SymPy classes (``exp``, ``Symbol``,
+    ``Integer``, ...) or the plain functions of ``sympy.functions`` (``sqrt``, ``root``).
+    Left out are the helpers that return or read Python strings (``S``, ``sympify``,
+    ``srepr``, printers), so nothing in a formula can make a string for SymPy to evaluate.
+    """
+    global _FORMULA_NAMES
+    if _FORMULA_NAMES is None:
+        names: dict[str, Any] = {}
+        for name, value in vars(sp).items():
+            if name.startswith("_"):
+                continue
+            if (
+                isinstance(value, sp.Basic)
+                or (isinstance(value, type) and issubclass(value, sp.Basic))
+                or (
+                    isinstance(value, types.FunctionType)
+                    and value.__module__.startswith("sympy.functions")
+                )
+            ):
+                names[name] = value
+        names.update(abs=sp.Abs, max=sp.Max, min=sp.Min)
+        _FORMULA_NAMES = names
+    return _FORMULA_NAMES
+
+
+def _check_formula_tokens(text: str) -> None:
+    """Raise ValueError unless every token of text is one a formula may contain."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        reason = exc.args[0] if exc.args else exc
+        raise ValueError(
+            f"f: cannot read {text!r} as a formula ({reason}; are the parentheses balanced?)"
+        ) from None
+    for tok in tokens:
+        kind, piece = tok.type, tok.string
+        if kind in _FORMULA_SPACING or kind == tokenize.NUMBER:
+            continue
+        if kind == tokenize.NAME:
+            if piece.startswith("_"):
+                what = f"the name {piece!r} (names may not start with '_')"
+            elif keyword.iskeyword(piece):
+                what = f"the Python keyword {piece!r}"
+            else:
+                continue
+        elif kind == tokenize.OP and piece in _FORMULA_OPERATORS:
+            continue
+        elif kind == tokenize.STRING:
+            what = f"the string {piece}"
+        elif kind == tokenize.COMMENT:
+            what = f"the comment {piece!r}"
+        else:
+            what = f"{piece!r}"
+        raise ValueError(
+            f"formula {text!r}: {what} at column {tok.start[1]} is not allowed "
+            f"(argument f: {_FORMULA_RULE})"
+        )
 
 
 def _names_of(variables: Any) -> list[Any]:
@@ -65,9 +147,27 @@ def _names_of(variables: Any) -> list[Any]:
 
 
 def _parse_string(text: str, local: dict[str, Any]) -> sp.Expr:
+    source = text.strip()
+    if not source:
+        raise ValueError(f"f: the formula {text!r} is empty")
+    _check_formula_tokens(source)
+    global_dict = {"__builtins__": {}, **_formula_names()}
     try:
-        expr = parse_expr(text, local_dict=dict(local), transformations=_TRANSFORMATIONS)
-    except (SyntaxError, TypeError, ValueError, AttributeError, NameError) as exc:
+        expr = parse_expr(
+            source,
+            local_dict=dict(local),
+            global_dict=global_dict,
+            transformations=_TRANSFORMATIONS,
+        )
+    except (
+        SyntaxError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        NameError,
+        ZeroDivisionError,
+        tokenize.TokenError,
+    ) as exc:
         raise ValueError(f"f: cannot read {text!r} as a formula ({exc})") from None
     if not isinstance(expr, sp.Basic):
         raise ValueError(f"f: {text!r} is not a formula (it reads as {type(expr).__name__})")
@@ -138,7 +238,9 @@ def as_expression(f: Any, variables: Any = None) -> tuple[Any, tuple[sp.Symbol, 
     Raises
     ------
     ValueError
-        For a string that is not a formula, no variables, or repeated variables.
+        For a string that is not a formula or holds anything but numbers, names not starting
+        with ``_``, whitespace and ``+ - * / ** ^ ( ) ,`` (see the module docstring); no
+        variables, or repeated variables.
     TypeError
         For anything else.
     """
@@ -194,7 +296,11 @@ def Grad(f: Any, variables: Any = None) -> sp.ImmutableDenseNDimArray:
     ----------
     f : sympy.Expr, str, callable, or list / tuple / SymPy array of these
         A scalar function such as ``"x**2 + y**2"``, ``x**2 + y**2`` with SymPy symbols, or
-        ``lambda x, y: x**2 + y**2``; or a vector (any array) of them.
+        ``lambda x, y: x**2 + y**2``; or a vector (any array) of them. A formula string may
+        contain only numbers, names not starting with ``_`` (the variables, SymPy's functions
+        and constants such as ``exp``, ``sin``, ``log``, ``sqrt``, ``pi``, ``E``), whitespace
+        and the operators ``+ - * / ** ^ ( ) ,`` (``^`` is a power); it is never run as
+        Python code.
     variables : str, sympy.Symbol or sequence of them, optional
         The variables to differentiate by, in order (default: see :func:`as_expression`).
 
@@ -208,8 +314,12 @@ def Grad(f: Any, variables: Any = None) -> sp.ImmutableDenseNDimArray:
 
     Raises
     ------
-    ValueError, TypeError
-        For a function or variables that cannot be read.
+    ValueError
+        For a formula string with anything else in it (a ``.``, quotes, brackets, ``=``, a
+        keyword, a name starting with ``_``: "formula ...: ... is not allowed"), a formula
+        that does not parse (``"x +* y"``, unbalanced parentheses), or bad variables.
+    TypeError
+        For an f or variables of the wrong type.
 
     Examples
     --------
@@ -241,7 +351,8 @@ def Hessian(f: Any, variables: Any = None) -> sp.ImmutableDenseNDimArray:
     Raises
     ------
     ValueError
-        For a vector-valued f.
+        For a vector-valued f, or a formula string that is not allowed or does not parse
+        (the rules are those of :func:`Grad`).
 
     Examples
     --------
