@@ -390,3 +390,25 @@ def test_primitives_agree_with_torch_to_float64_precision(rng):
     np.testing.assert_allclose(y.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
     for a, ta in zip(ours, theirs):
         np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_changing_the_callers_arrays_after_the_forward_pass_cannot_alter_gradients():
+    a = np.array([1.0, 2.0])
+    x = Tensor(a, requires_grad=True)  # Tensor copies
+    arr = np.array([3.0, 4.0])
+    y = (x * x * arr).sum()  # raw arrays are snapshotted
+    a[0] = 5.0
+    arr[0] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 16.0])
+
+
+def test_data_of_a_tensor_that_requires_grad_changes_only_through_the_tensor_api():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        x.data[0] = 5.0
+    x.data = np.array([5.0, 2.0])  # allowed, and recorded
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+    assert Tensor(np.ones(2)).data.flags.writeable  # constants stay plain arrays

@@ -195,6 +195,8 @@ def _target_indices(target: Any, logits_shape: tuple[int, ...]) -> Any:
             f"target: expected class indices of shape {logits_shape[:-1]} for logits of shape "
             f"{logits_shape}, got {t.shape}"
         )
+    if t is target or getattr(t, "base", None) is not None:
+        t = t.copy()  # saved for the backward pass: a snapshot of the caller's array
     n = logits_shape[-1]
     if t.size and (t.min() < 0 or t.max() >= n):
         raise ValueError(

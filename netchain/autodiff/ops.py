@@ -69,6 +69,8 @@ def _operand(x: Any) -> tuple[Tensor | None, Any]:
     if isinstance(x, numbers.Number):
         return None, x
     a = backend.as_float_array(x, name="operand")
+    if a is x or getattr(a, "base", None) is not None:
+        a = a.copy()  # a snapshot: changing the caller's array later cannot alter the gradient
     return None, a
 
 
@@ -178,7 +180,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (broadcasting all three)."""
-    cond = xp.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = xp.array(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
 
     def fwd(da: Any, db: Any) -> Any:
         return xp.where(cond, da, db)

@@ -64,8 +64,9 @@ class Tensor:
     Parameters
     ----------
     data : array_like
-        Numbers of any shape. Floating arrays keep their dtype; integer, unsigned and boolean
-        data are cast to the default float dtype (float32), so uint8 pixels never wrap.
+        Numbers of any shape, copied (changing the original array afterwards does not change
+        the tensor). Floating arrays keep their dtype; integer, unsigned and boolean data are
+        cast to the default float dtype (float32), so uint8 pixels never wrap.
     requires_grad : bool, default False
         Whether :meth:`backward` should compute and store ``.grad`` for this tensor.
     dtype : dtype, optional
@@ -74,7 +75,10 @@ class Tensor:
     Attributes
     ----------
     data : ndarray
-        The values. Assigning a new array bumps the version counter.
+        The values. For a tensor that requires a gradient this is a read-only view: change it
+        through the Tensor API (``t.data = new_values``, or ``t -= step`` / ``t[i] = v`` under
+        :func:`no_grad`), which bumps the version counter that :meth:`backward` checks, so an
+        array saved for a backward pass is never changed silently.
     grad : ndarray or None
         The accumulated gradient (leaves, and tensors that called :meth:`retain_grad`),
         of the same shape and dtype as ``data``.
@@ -105,7 +109,10 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
             data = data._data
-        self._data = backend.as_float_array(data, dtype, name="data")
+        arr = backend.as_float_array(data, dtype, name="data")
+        if arr is data or getattr(arr, "base", None) is not None:
+            arr = arr.copy()
+        self._data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
@@ -118,7 +125,11 @@ class Tensor:
     # ------------------------------------------------------------------ array access
     @property
     def data(self) -> Any:
-        return self._data
+        if not self.requires_grad or not self._data.flags.writeable:
+            return self._data
+        view = self._data.view()
+        view.flags.writeable = False
+        return view
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -296,10 +307,14 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
     return Tensor(x, dtype=dtype)
 
 
-def constant(data: Any) -> Tensor:
-    """Wrap an array that is already of the right dtype, without copying or checking."""
+def constant(data: Any, requires_grad: bool = False) -> Tensor:
+    """Wrap an array that is already of the right dtype, without copying or checking.
+
+    The tensor shares the array's memory (the trainer wraps a net's arrays this way, so that
+    the optimiser's in-place updates are the net's new values).
+    """
     t = Tensor.__new__(Tensor)
-    _init_fast(t, data, False)
+    _init_fast(t, data, requires_grad)
     return t
 
 

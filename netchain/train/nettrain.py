@@ -275,8 +275,7 @@ class Trainer:
                 if arr is None or name in layer.disabled:
                     continue
                 if name in layer.array_names:
-                    t = Tensor.__new__(Tensor)
-                    Tensor.__init__(t, arr, requires_grad=True)
+                    t = constant(arr, requires_grad=True)  # shares the net's array
                     self.params.append(t)
                     mine[name] = t
                 else:
@@ -322,11 +321,11 @@ class Trainer:
         return total / len(X)
 
     def snapshot(self) -> list[Any]:
-        return [xp.array(p.data, copy=True) for p in self.params]
+        return [xp.array(p._data, copy=True) for p in self.params]
 
     def restore(self, arrays: list[Any]) -> None:
         for p, a in zip(self.params, arrays):
-            p.data.reshape(-1)[...] = a.reshape(-1)
+            p._data.reshape(-1)[...] = a.reshape(-1)
             p.bump_version()
 
 

@@ -81,8 +81,8 @@ class Optimizer:
     def _slots(self, p: Tensor, n: int) -> list[Any]:
         key = id(p)
         if key not in self.state:
-            self.state[key] = [xp.zeros(p.data.size, dtype=p.data.dtype) for _ in range(n)]
-            self.backups[key] = xp.array(p.data.reshape(-1), copy=True)
+            self.state[key] = [xp.zeros(p._data.size, dtype=p._data.dtype) for _ in range(n)]
+            self.backups[key] = xp.array(p._data.reshape(-1), copy=True)
         return self.state[key]
 
     def grad_scale(self, params: list[Tensor]) -> float:
@@ -104,7 +104,7 @@ class Optimizer:
         for p in params:
             if p.grad is None:
                 continue
-            self._update(p, p.data.reshape(-1), p.grad.reshape(-1), lr, scale)
+            self._update(p, p._data.reshape(-1), p.grad.reshape(-1), lr, scale)
             p.bump_version()
 
     def undo(self, params: list[Tensor]) -> None:
@@ -112,7 +112,7 @@ class Optimizer:
         for p in params:
             b = self.backups.get(id(p))
             if b is not None:
-                p.data.reshape(-1)[...] = b
+                p._data.reshape(-1)[...] = b
                 p.bump_version()
 
     def _update(self, p: Tensor, w: Any, g: Any, lr: float, scale: float) -> None:
