@@ -295,3 +295,64 @@ def test_loading_never_instantiates_unknown_types(tmp_path: Path):
     with pytest.raises(ValueError, match="unknown layer type"):
         NetLoad(tmp_path / "evil.safetensors")
     assert not os.path.exists("pwned")
+
+
+def test_saved_files_get_ordinary_permissions_and_links_are_followed(tmp_path: Path):
+    net = NetInitialize(NetChain([LinearLayer(2)], input=2))
+    old = os.umask(0o022)
+    try:
+        path = NetSave(net, tmp_path / "a.safetensors")
+        assert path.stat().st_mode & 0o777 == 0o644
+        existing = tmp_path / "b.safetensors"
+        existing.write_bytes(b"")
+        existing.chmod(0o640)
+        NetSave(net, existing)
+        assert existing.stat().st_mode & 0o777 == 0o640
+        target = tmp_path / "target.safetensors"
+        link = tmp_path / "link.safetensors"
+        link.symlink_to(target)
+        NetSave(net, link)
+        assert link.is_symlink() and NetLoad(link).output_shape == (2,)
+    finally:
+        os.umask(old)
+
+
+def test_bad_destinations_and_metadata(tmp_path: Path):
+    net = NetInitialize(NetChain([LinearLayer(2)], input=2))
+    with pytest.raises(ValueError, match="is a folder"):
+        NetSave(net, tmp_path)
+    with pytest.raises(TypeError, match="path must be"):
+        NetSave(net, 5)
+    with pytest.raises(TypeError, match="metadata must be a dict"):
+        NetSave(net, tmp_path / "x.safetensors", metadata=[1, 2])
+    with pytest.raises(ValueError, match="NaN"):
+        NetSave(net, tmp_path / "x.safetensors", metadata={"a": float("nan")})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        [1, 2],
+        {"format": "netchain-net", "version": "2", "net": {}},
+        {"format": "netchain-net", "version": 1},
+        {"format": "netchain-net", "version": 1, "net": {"type": "NetChain", "layers": 5}},
+        {"format": "netchain-net", "version": 1, "net": {"type": "ElementwiseLayer", "config": {}}},
+    ],
+    ids=[
+        "a list",
+        "a string version",
+        "no net",
+        "layers not a list",
+        "a config without its argument",
+    ],
+)
+def test_damaged_descriptions_give_a_value_error(description, tmp_path: Path):
+    import json
+
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "damaged.safetensors"
+    save_file({}, str(path), metadata={"netchain": json.dumps(description)})
+    with pytest.raises(ValueError, match="not a saved netchain net|damaged net description"):
+        NetLoad(path)

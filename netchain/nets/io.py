@@ -26,7 +26,14 @@ from netchain.layers import LAYER_TYPES, Layer
 from netchain.nets.chain import NetChain, leaf_layers
 from netchain.nets.decoders import NetDecoder
 
-__all__ = ["NetLoad", "NetSave", "layer_from_json", "layer_to_json"]
+__all__ = [
+    "NetLoad",
+    "NetSave",
+    "layer_from_json",
+    "layer_to_json",
+    "writable_destination",
+    "write_atomically",
+]
 
 FORMAT = "netchain-net"
 VERSION = 1
@@ -86,6 +93,65 @@ def _array_key(path: tuple[Any, ...], name: str) -> str:
     return "/".join(map(str, (*path, name)))
 
 
+def writable_destination(path: Any, who: str) -> Path:
+    """Check a file destination before any work is done: a path (str or path-like), not a
+    folder, in an existing folder we may write to. A symbolic link is followed (its target is
+    replaced, the link kept).
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a str or path-like.
+    ValueError
+        Naming the path and what is wrong with it.
+    """
+    if not isinstance(path, str | os.PathLike) or str(path) == "":
+        raise TypeError(f"{who}: path must be a non-empty str or path-like, got {path!r}")
+    dest = Path(os.path.realpath(path))
+    if dest.is_dir():
+        raise ValueError(f"{who}: {str(path)!r} is a folder; give a file name")
+    if not dest.parent.is_dir():
+        raise ValueError(f"{who}: folder {str(dest.parent)!r} does not exist")
+    if not os.access(dest.parent, os.W_OK):
+        raise ValueError(f"{who}: folder {str(dest.parent)!r} is not writable")
+    return dest
+
+
+def write_atomically(dest: Path, blob: bytes) -> None:
+    """Write ``blob`` to a temporary file beside ``dest``, flush it to disk, give it the
+    permissions an ordinary new file gets (or those of the file it replaces), then rename it
+    over ``dest``. On failure the temporary file is removed and ``dest`` is left as it was.
+
+    Raises
+    ------
+    ValueError
+        When the file system refuses (read-only, full, no permission), naming ``dest``.
+    """
+    try:
+        mode = dest.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ValueError(f"could not write {str(dest)!r}: {exc.strerror or exc}") from None
+    except BaseException:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     """Save a net (its description and arrays) to one safetensors file, atomically.
 
@@ -119,13 +185,18 @@ def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None
         raise ValueError(
             f"NetSave: the net has uninitialized arrays: {missing[:3]}; train or initialize it first"
         )
+    dest = writable_destination(path, "NetSave")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"NetSave: metadata must be a dict, got {type(metadata).__name__}")
     description = {"format": FORMAT, "version": VERSION, "net": layer_to_json(net)}
     try:
-        header = {"netchain": json.dumps(description)}
+        header = {"netchain": json.dumps(description, allow_nan=False)}
         if metadata is not None:
-            header["netchain.metadata"] = json.dumps(metadata)
+            header["netchain.metadata"] = json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"NetSave: metadata must be JSON-compatible: {exc}") from None
+        raise ValueError(
+            f"NetSave: metadata must be JSON-compatible (no NaN or infinity): {exc}"
+        ) from None
     tensors = {}
     for lpath, layer in leaf_layers(net):
         for name, arr in layer.arrays.items():
@@ -133,22 +204,7 @@ def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None
                 tensors[_array_key(lpath, name)] = np.ascontiguousarray(backend.to_numpy(arr))
     from safetensors.numpy import save
 
-    blob = save(tensors, metadata=header)
-    dest = Path(path)
-    folder = dest.parent if str(dest.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"NetSave: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(dest, save(tensors, metadata=header))
     return dest
 
 
@@ -193,26 +249,35 @@ def NetLoad(path: str | os.PathLike, prop: str | None = None) -> Any:
         user = json.loads(header.get("netchain.metadata", "{}"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"NetLoad: damaged net description in {str(p)!r}: {exc}") from None
-    if description.get("format") != FORMAT:
+    if not isinstance(description, dict) or description.get("format") != FORMAT:
         raise ValueError(f"NetLoad: {str(p)!r} is not a saved netchain net")
-    if description.get("version", 0) > VERSION:
+    version = description.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"NetLoad: damaged net description in {str(p)!r}: version {version!r}")
+    if version > VERSION:
         raise ValueError(
             f"NetLoad: {str(p)!r} was saved by a newer netchain (format version "
-            f"{description['version']}; this one reads up to {VERSION})"
+            f"{version}; this one reads up to {VERSION})"
         )
     if prop == "Metadata":
-        return user
-    net = layer_from_json(description["net"])
-    used = set()
-    for lpath, layer in leaf_layers(net):
-        for name in layer.arrays:
-            if name in layer.disabled:
-                continue
-            key = _array_key(lpath, name)
-            if key not in arrays:
-                raise ValueError(f"NetLoad: {str(p)!r} lacks the array {key!r}")
-            layer.set_array(name, arrays[key])
-            used.add(key)
+        return user if isinstance(user, dict) else {}
+    try:
+        net = layer_from_json(description["net"])
+        used = set()
+        for lpath, layer in leaf_layers(net):
+            for name in layer.arrays:
+                if name in layer.disabled:
+                    continue
+                key = _array_key(lpath, name)
+                if key not in arrays:
+                    raise ValueError(f"NetLoad: {str(p)!r} lacks the array {key!r}")
+                layer.set_array(name, arrays[key])
+                used.add(key)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        # a description that parses as JSON but does not describe a net
+        raise ValueError(
+            f"NetLoad: damaged net description in {str(p)!r} ({type(exc).__name__}: {exc})"
+        ) from None
     extra = set(arrays) - used
     if extra:
         raise ValueError(f"NetLoad: {str(p)!r} has arrays no layer uses: {sorted(extra)[:3]}")
