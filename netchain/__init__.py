@@ -167,3 +167,6 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
+
+
+__all__ += sorted(_LAZY)  # `from netchain import *` gives these too

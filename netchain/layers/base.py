@@ -70,6 +70,8 @@ def shape_argument(value: Any, name: str) -> Shape | None:
         return None
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
         return (int(value),)
+    if isinstance(value, str) and value == "Varying":
+        return (None,)
     if isinstance(value, tuple | list) and all(
         (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1)
         or v is None

@@ -469,7 +469,7 @@ def _stopping(spec: Any) -> tuple[int, float, str] | None:
     )
 
 
-PROPS = ("TrainedNet", "All", *NetTrainResults.PROPERTIES)
+PROPS = ("TrainedNet", "All", *(k for k in NetTrainResults.PROPERTIES if k != "TrainedNet"))
 
 
 def _reporter(spec: Any, total: int) -> Any:

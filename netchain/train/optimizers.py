@@ -282,5 +282,16 @@ def make_optimizer(method: Any, l2_regularization: float, gradient_clipping: Any
         return cls(
             l2_regularization=l2_regularization, gradient_clipping=gradient_clipping, **options
         )
-    except TypeError as exc:
-        raise ValueError(f"method {method!r}: unknown option ({exc})") from None
+    except TypeError:
+        import inspect
+
+        known = [
+            name
+            for name in inspect.signature(cls.__init__).parameters
+            if name not in ("self", "l2_regularization", "gradient_clipping")
+        ]
+        unknown = sorted(set(options) - set(known))
+        raise ValueError(
+            f"method {method!r}: unknown option(s) {unknown}; its options are {known} "
+            "(learning_rate, l2_regularization, gradient_clipping are NetTrain's own options)"
+        ) from None
