@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib
 import matplotlib.image
 import numpy as np
 import pytest
@@ -167,6 +168,71 @@ def test_vector_density_plot_of_a_gradient(tmp_path):
         VectorDensityPlot(lambda x, y: x, ("x", 0, 1), ("y", 0, 1))
 
 
+def test_functions_of_the_wrong_shape_or_type_raise_clear_errors():
+    x, y = ("x", -3, 3), ("y", -3, 3)
+    with pytest.raises(ValueError, match=r"f\(x, y\) must return one real number.*shape \(3,\)"):
+        Plot3D(lambda x, y: np.zeros(3), x, y)
+    with pytest.raises(ValueError, match=r"grid of shape \(200, 200\) it returned shape \(2, 2\)"):
+        ContourPlot(lambda x, y: np.ones((2, 2)), x, y)
+    with pytest.raises(ValueError, match=r"f\(-3.0, -3.0\) returned 'a' \(of type str\)"):
+        Plot3D(lambda x, y: "a", x, y, plot_points=5)
+    with pytest.raises(ValueError, match=r"returned None"):
+        ContourPlot(lambda x, y: None, x, y, plot_points=5)
+    with pytest.raises(ValueError, match=r"f: calling f\(-3.0, -3.0\) failed: TypeError"):
+        Plot3D(lambda x: x, x, y, plot_points=5)
+    with pytest.raises(ValueError, match=r"components \(u, v\) of the points' shape \(150, 150\)"):
+        VectorDensityPlot(lambda x, y: (np.zeros(3), y), x, y)
+    with pytest.raises(ValueError, match="two components.*got 3 components"):
+        VectorDensityPlot(lambda x, y: (x, y, x), x, y)
+    with pytest.raises(ValueError, match="two real components"):
+        VectorDensityPlot(lambda x, y: ("u", y), x, y)
+    with pytest.raises(ValueError, match=r"'<lambda>' must return one real number.*shape \(\)"):
+        ActivationPlot([lambda t: t.sum()], points=11)
+    # a function that answers one number a point when called on numbers, but another shape
+    # on arrays (here it flattens them), is still evaluated point by point
+    fig = Plot3D(lambda x, y: np.ravel(x) + 2 * np.ravel(y), x, y, plot_points=5)
+    np.testing.assert_allclose(fig.data["z"], fig.data["x"][None, :] + 2 * fig.data["y"][:, None])
+
+
+def test_plot_points_are_capped_and_colormaps_checked(rng):
+    x, y = ("x", -3, 3), ("y", -3, 3)
+    big = r"must be an int from 2 to 2000, got 100000"
+    with pytest.raises(ValueError, match=r"plot_points \(grid points per axis\) " + big):
+        Plot3D("x**2", x, y, plot_points=100_000)
+    with pytest.raises(ValueError, match="plot_points .* got 2001"):
+        ContourPlot("x**2", x, y, plot_points=2001)
+    with pytest.raises(ValueError, match="plot_points .* got 100000"):
+        VectorDensityPlot(("x", "y"), x, y, plot_points=100_000)
+    with pytest.raises(
+        ValueError, match=r"arrows \(arrows per axis\) must be an int from 2 to 200"
+    ):
+        VectorDensityPlot(("x", "y"), x, y, arrows=10**6)
+    with pytest.raises(ValueError, match="resolution .* from 2 to 2000, got 100000"):
+        DecisionRegionsPlot(lambda P: P[:, 0], XOR_X, resolution=100_000)
+    with pytest.raises(ValueError, match=r"points \(points on each curve\) .* 100000"):
+        ActivationPlot(["Tanh"], points=10**9)
+    with pytest.raises(ValueError, match="plot_points .* got True"):
+        Plot3D("x**2", x, y, plot_points=True)
+    calls = [
+        lambda c: Plot3D("x**2", x, y, plot_points=5, colormap=c),
+        lambda c: ContourPlot("x**2 + y", x, y, plot_points=5, colormap=c),
+        lambda c: VectorDensityPlot(("x", "y"), x, y, plot_points=5, colormap=c),
+        lambda c: DecisionRegionsPlot(lambda P: P[:, 0], XOR_X, resolution=5, colormap=c),
+        lambda c: FeatureSpacePlot(rng.normal(size=(30, 2)), rng.normal(size=30), colormap=c),
+        lambda c: ConfusionMatrixPlot([0, 1, 1], [0, 1, 0], colormap=c),
+    ]
+    for call in calls:
+        with pytest.raises(
+            ValueError, match=r"colormap must be a Matplotlib colormap name.*'bogus'"
+        ):
+            call("bogus")
+    with pytest.raises(ValueError, match=r"did you mean \['viridis'"):
+        Plot3D("x**2", x, y, colormap="virdis")
+    # a Colormap object is used as given
+    fig = ConfusionMatrixPlot([0, 1, 1], [0, 1, 0], colormap=matplotlib.colormaps["magma"])
+    assert fig.axes[0].images[0].get_cmap().name == "magma"
+
+
 # ------------------------------------------------------------------------------ training
 
 
@@ -195,6 +261,8 @@ def test_loss_plot_other_forms_and_log_scale():
     assert fig.axes[0].get_yscale() == "log"
     fig = LossPlot([0.5, 0.4, 0.3])
     assert fig.axes[0].get_yscale() == "linear" and len(fig.axes[0].lines) == 1
+    with pytest.raises(ValueError, match=r"validation must be numbers .*\['a'\]"):
+        LossPlot({"training": [1.0], "validation": ["a"]})
     with pytest.raises(ValueError, match="no training losses"):
         LossPlot([])
     with pytest.raises(ValueError, match="unknown keys"):

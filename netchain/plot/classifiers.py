@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, TwoSlopeNorm
 
 from netchain.backend import to_numpy
+from netchain.plot._common import check_colormap, check_count
 from netchain.plot._figure import NetFigure, new_figure
 
 __all__ = ["DecisionRegionsPlot", "FeatureSpacePlot"]
@@ -82,13 +83,13 @@ def DecisionRegionsPlot(
     titles : sequence of str, optional
         One per panel.
     resolution : int, default 200
-        Grid points per axis.
+        Grid points per axis, from 2 to 2000.
     padding : float, default 0.25
         Margin around the data, as a fraction of its range (at least 0.5 when the range is 0).
     threshold : float, default 0.5
         The decision level of scores.
-    colormap : str, default "RdBu_r"
-        For scores.
+    colormap : str or matplotlib.colors.Colormap, default "RdBu_r"
+        For scores: a name in ``matplotlib.colormaps``.
     figsize : (float, float), optional
         Default: 4.2 x 3.8 inches per panel.
     dpi : float, default 100
@@ -103,8 +104,9 @@ def DecisionRegionsPlot(
     Raises
     ------
     ValueError
-        When X is not (n, 2), y has another length, or a classifier's output does not have
-        one entry per point.
+        When X is not (n, 2), y has another length, a classifier's output does not have
+        one entry per point, resolution is outside 2..2000, or colormap is not a Matplotlib
+        colormap name.
     TypeError
         For a classifier that neither predicts nor is callable.
     """
@@ -123,8 +125,8 @@ def DecisionRegionsPlot(
             raise ValueError(f"y has {ya.size} labels for {Xa.shape[0]} points")
     if titles is not None and len(titles) != len(models):
         raise ValueError(f"{len(titles)} titles for {len(models)} classifiers")
-    if not isinstance(resolution, int | np.integer) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    resolution = check_count(resolution, "resolution")
+    score_cmap = check_colormap(colormap)
 
     lo, hi = Xa.min(axis=0), Xa.max(axis=0)
     pad = np.maximum(padding * (hi - lo), np.where(hi > lo, 0.0, 0.5))
@@ -168,7 +170,7 @@ def DecisionRegionsPlot(
                 values,
                 shading="auto",
                 norm=norm,
-                cmap=matplotlib.colormaps[colormap],
+                cmap=score_cmap,
                 alpha=0.85,
             )
             fig.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04, label="output")
@@ -211,7 +213,7 @@ def DecisionRegionsPlot(
             point_classes = classes if mode != "score" else data_classes
             colors = _class_colors(max(len(point_classes), 1))
             if mode == "score":
-                cm = matplotlib.colormaps[colormap]
+                cm = score_cmap
                 numeric = _is_numeric(ya)
                 for c in point_classes:
                     sel = ya == c
@@ -275,8 +277,8 @@ def FeatureSpacePlot(
         Classes (one colour each, with a legend), or numbers with more than 20 distinct values
         (a continuous colour scale with a colour bar).
     title : str, optional
-    colormap : str, default "viridis"
-        For continuous labels.
+    colormap : str or matplotlib.colors.Colormap, default "viridis"
+        For continuous labels: a name in ``matplotlib.colormaps``.
     marker_size : float, optional
         Default: smaller for more points.
     figsize : (float, float), default (6.4, 5.2)
@@ -290,8 +292,8 @@ def FeatureSpacePlot(
     Raises
     ------
     ValueError
-        For an embedding that is not (n, 2) or (n, 3), non-finite values, or labels of another
-        length.
+        For an embedding that is not (n, 2) or (n, 3), non-finite values, labels of another
+        length, or a colormap that is not a Matplotlib colormap name.
     """
     E = np.asarray(
         to_numpy(embedding) if not isinstance(embedding, list | tuple) else embedding,
@@ -301,6 +303,7 @@ def FeatureSpacePlot(
         raise ValueError(f"embedding must have shape (n, 2) or (n, 3), got {E.shape}")
     if not np.all(np.isfinite(E)):
         raise ValueError("embedding contains NaN or infinity")
+    cmap = check_colormap(colormap)
     lab = None
     if labels is not None:
         lab = np.asarray(to_numpy(labels) if not isinstance(labels, list | tuple) else labels)
@@ -320,7 +323,7 @@ def FeatureSpacePlot(
         uniq = np.unique(lab)
         continuous = lab.dtype.kind == "f" and uniq.size > 20
         if continuous:
-            sc = ax.scatter(*cols, c=lab, s=size, cmap=matplotlib.colormaps[colormap])
+            sc = ax.scatter(*cols, c=lab, s=size, cmap=cmap)
             fig.colorbar(sc, ax=ax, label="label")
         else:
             classes = [c.item() if isinstance(c, np.generic) else c for c in uniq]

@@ -16,9 +16,12 @@ from netchain.autodiff import Tensor
 from netchain.backend import to_numpy
 from netchain.layers import ELEMENTWISE_FUNCTIONS, ElementwiseFunction
 from netchain.layers.base import format_shape
+from netchain.plot._common import check_count
 from netchain.plot._figure import NetFigure, new_figure
 
 __all__ = ["ActivationPlot", "NetPlot"]
+
+MAX_CURVE_POINTS = 100_000  # points on one activation curve
 
 BOX = "#e8eef7"
 BOX_EDGE = "#3b5b8c"
@@ -435,6 +438,7 @@ def ActivationPlot(
         of a Tensor written with netchain operations.
     range : (float, float), default (-4, 4)
     points : int, default 401
+        Points on each curve, from 2 to 100 000.
     title : str, optional
     figsize : (float, float), optional
         Default: 3.2 x 3 inches per panel, up to four a row.
@@ -448,7 +452,8 @@ def ActivationPlot(
     Raises
     ------
     ValueError
-        For an unknown name, an empty list or a bad range.
+        For an unknown name, an empty list, a bad range, points outside 2..100 000, or a
+        function that does not return one number per input.
     """
     specs = (
         [functions]
@@ -461,8 +466,7 @@ def ActivationPlot(
     lo, hi = float(range[0]), float(range[1])
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"range must be (low, high) with low < high, got {range!r}")
-    if not isinstance(points, int | np.integer) or points < 2:
-        raise ValueError(f"points must be an int >= 2, got {points!r}")
+    points = check_count(points, "points", high=MAX_CURVE_POINTS, what="points on each curve")
     xs = np.linspace(lo, hi, int(points))
     n = len(specs)
     cols = min(n, 4)
@@ -475,7 +479,19 @@ def ActivationPlot(
     for ax, spec in zip(axes, specs):
         name, fn = _activation(spec)
         with ad.no_grad():
-            value = np.asarray(fn(Tensor(xs, dtype=np.float64)).numpy(), dtype=np.float64)
+            out = fn(Tensor(xs, dtype=np.float64))
+        value = np.asarray(out.numpy() if hasattr(out, "numpy") else out)
+        if value.shape != xs.shape or value.dtype.kind not in "biuf":
+            raise ValueError(
+                f"ActivationPlot: the function {name!r} must return one real number per input: "
+                f"on a Tensor of shape {xs.shape} it returned "
+                + (
+                    f"shape {value.shape}"
+                    if value.dtype.kind in "biufc"
+                    else f"{type(out).__name__} {out!r}"
+                )
+            )
+        value = value.astype(np.float64)
         derivative = np.asarray(ad.grad(lambda t, fn=fn: fn(t).sum())(xs), dtype=np.float64)
         ax.axhline(0, color="0.6", lw=0.6)
         ax.axvline(0, color="0.6", lw=0.6)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from netchain.plot._common import (
     as_points,
     as_trajectory,
+    check_colormap,
+    check_count,
     grid_function,
     parse_range,
     vector_field,
@@ -22,6 +23,7 @@ __all__ = ["ContourPlot", "Plot3D", "VectorDensityPlot"]
 
 MARK = "#d62728"
 PATH = "#ff7f0e"
+MAX_ARROWS = 200  # per axis: 40 000 arrows already fill any figure
 
 
 def _grid(xspec: Any, yspec: Any, n: int) -> tuple[tuple[str, str], np.ndarray, np.ndarray]:
@@ -29,9 +31,8 @@ def _grid(xspec: Any, yspec: Any, n: int) -> tuple[tuple[str, str], np.ndarray, 
     yname, y0, y1 = parse_range(yspec, "yspec")
     if xname == yname:
         raise ValueError(f"the two ranges need different variables, both are {xname!r}")
-    if not isinstance(n, int | np.integer) or n < 2:
-        raise ValueError(f"plot_points must be an int >= 2, got {n!r}")
-    return (xname, yname), np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n))
+    n = check_count(n, "plot_points")
+    return (xname, yname), np.linspace(x0, x1, n), np.linspace(y0, y1, n)
 
 
 def _marked_3d(points: Any, f: Any) -> np.ndarray:
@@ -61,7 +62,8 @@ def Plot3D(
     ----------
     f : callable, str or sympy.Expr
         ``f(x, y)`` (called on whole arrays when it is vectorised), or a formula in the two
-        variables named by the ranges, such as ``"x**2 + y**2"``.
+        variables named by the ranges, such as ``"x**2 + y**2"`` (numbers, names, whitespace
+        and ``+ - * / ** ^ ( ) ,`` only: see :func:`netchain.calculus.Grad`).
     xspec, yspec : (str, float, float)
         ``("x", -3, 3)``: a variable's name and range.
     points : sequence of (x, y) or (x, y, z), or CriticalPoint objects, optional
@@ -69,8 +71,9 @@ def Plot3D(
     trajectory : array of shape (k, 2) or DescentResult, optional
         A path drawn on the surface.
     plot_points : int, default 50
-        Grid points per axis.
-    colormap : str, default "viridis"
+        Grid points per axis, from 2 to 2000.
+    colormap : str or matplotlib.colors.Colormap, default "viridis"
+        A name in ``matplotlib.colormaps``.
     title : str, optional
     view : (elevation, azimuth), default (30, -60)
     figsize : (float, float), default (7, 5.5)
@@ -85,10 +88,15 @@ def Plot3D(
 
     Raises
     ------
-    ValueError, TypeError
-        For malformed ranges, points or trajectory, or an f that cannot be evaluated.
+    ValueError
+        For malformed ranges, points or trajectory; plot_points outside 2..2000; a colormap
+        that is not a Matplotlib colormap name; an f that does not give one real number per
+        point (an array of another shape, a string), or that fails when called.
+    TypeError
+        For an f that is neither a function nor a formula.
     """
     names, xs, ys = _grid(xspec, yspec, plot_points)
+    cmap = check_colormap(colormap)
     fn = grid_function(f, names)
     X, Y = np.meshgrid(xs, ys)
     Z = fn(X, Y)
@@ -99,9 +107,7 @@ def Plot3D(
     fig = new_figure(*figsize, dpi=dpi)
     ax = fig.add_subplot(projection="3d", computed_zorder=False)  # marks stay on top
     Zm = np.ma.masked_invalid(Z)
-    ax.plot_surface(
-        X, Y, Zm, cmap=matplotlib.colormaps[colormap], linewidth=0, antialiased=True, alpha=0.9
-    )
+    ax.plot_surface(X, Y, Zm, cmap=cmap, linewidth=0, antialiased=True, alpha=0.9)
     if len(T3):
         ax.plot(
             T3[:, 0],
@@ -175,7 +181,9 @@ def ContourPlot(
     contours : int or sequence of float, default 20
         The number of contour levels, or the levels.
     plot_points : int, default 200
-    colormap : str, default "viridis"
+        Grid points per axis, from 2 to 2000.
+    colormap : str or matplotlib.colors.Colormap, default "viridis"
+        A name in ``matplotlib.colormaps``.
     log_scale : bool, default False
         Levels spaced evenly in log(f - min f + 1) (for valleys such as Rosenbrock's).
     title : str, optional
@@ -186,8 +194,17 @@ def ContourPlot(
     -------
     NetFigure
         ``data``: "x", "y", "z" (as in Plot3D), "levels", "trajectory" (k, 2), "points" (m, 2).
+
+    Raises
+    ------
+    ValueError
+        As :func:`Plot3D`; also for an f that is not finite anywhere in the range, or bad
+        contours.
+    TypeError
+        For an f that is neither a function nor a formula.
     """
     names, xs, ys = _grid(xspec, yspec, plot_points)
+    cmap = check_colormap(colormap)
     fn = grid_function(f, names)
     X, Y = np.meshgrid(xs, ys)
     Z = fn(X, Y)
@@ -212,9 +229,7 @@ def ContourPlot(
     fig = new_figure(*figsize, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     Zm = np.ma.masked_invalid(Z)
-    filled = ax.contourf(
-        X, Y, Zm, levels=levels, cmap=matplotlib.colormaps[colormap], extend="both"
-    )
+    filled = ax.contourf(X, Y, Zm, levels=levels, cmap=cmap, extend="both")
     ax.contour(X, Y, Zm, levels=levels, colors="k", linewidths=0.4, alpha=0.5)
     fig.colorbar(filled, ax=ax, label="f")
     if len(T):
@@ -271,13 +286,14 @@ def VectorDensityPlot(
         ``field(x, y) -> (u, v)``, ``("2*x", "2*y")``, or ``Grad("x**2 + y**2", ["x", "y"])``.
     xspec, yspec : (str, float, float)
     arrows : int, default 15
-        Arrows per axis.
+        Arrows per axis, from 2 to 200.
     plot_points : int, default 150
-        Background grid points per axis.
+        Background grid points per axis, from 2 to 2000.
     normalize : bool, default True
         Draw arrows of one length (the direction; the background shows the length), as in the
         course's picture; False scales them by the vectors' length.
-    colormap : str, default "viridis"
+    colormap : str or matplotlib.colors.Colormap, default "viridis"
+        A name in ``matplotlib.colormaps``.
     title : str, optional
     figsize : (float, float), default (6.4, 5.2)
     dpi : float, default 100
@@ -287,11 +303,20 @@ def VectorDensityPlot(
     NetFigure
         ``data``: "x", "y" (background axes), "magnitude" (n, n) = |(u, v)| on that grid,
         "arrow_x", "arrow_y" (m, m) arrow positions, "u", "v" (m, m) the field there.
+
+    Raises
+    ------
+    ValueError
+        For malformed ranges; plot_points outside 2..2000 or arrows outside 2..200; a colormap
+        that is not a Matplotlib colormap name; a field that does not give two real components
+        (u, v) of the points' shape.
+    TypeError
+        For a field that is neither a function nor formulas.
     """
     names, xs, ys = _grid(xspec, yspec, plot_points)
+    cmap = check_colormap(colormap)
     fn = vector_field(field, names)
-    if not isinstance(arrows, int | np.integer) or arrows < 2:
-        raise ValueError(f"arrows must be an int >= 2, got {arrows!r}")
+    arrows = check_count(arrows, "arrows", high=MAX_ARROWS, what="arrows per axis")
     X, Y = np.meshgrid(xs, ys)
     U, V = fn(X, Y)
     M = np.hypot(U, V)
@@ -307,9 +332,7 @@ def VectorDensityPlot(
 
     fig = new_figure(*figsize, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
-    mesh = ax.pcolormesh(
-        xs, ys, np.ma.masked_invalid(M), shading="auto", cmap=matplotlib.colormaps[colormap]
-    )
+    mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(M), shading="auto", cmap=cmap)
     fig.colorbar(mesh, ax=ax, label="length of the vector")
     spacing = min((xs[-1] - xs[0]) / arrows, (ys[-1] - ys[0]) / arrows)
     ax.quiver(

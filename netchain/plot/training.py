@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import matplotlib
 import numpy as np
 
 from netchain.backend import to_numpy
+from netchain.plot._common import check_colormap
 from netchain.plot._figure import NetFigure, new_figure
 
 __all__ = ["ConfusionMatrixPlot", "LossPlot"]
 
 
 def _losses(values: Any, name: str) -> np.ndarray:
-    arr = np.asarray(values if values is not None else [], dtype=np.float64).reshape(-1)
+    try:
+        arr = np.asarray(values if values is not None else [], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"LossPlot: {name} must be numbers (one loss a round), got {values!r}"
+        ) from None
     return arr
 
 
@@ -153,7 +158,8 @@ def ConfusionMatrixPlot(
         The classes in display order (default: the sorted labels that occur).
     normalize : bool, default False
         Show each row divided by its sum (the recall of each class on the diagonal).
-    colormap : str, default "Blues"
+    colormap : str or matplotlib.colors.Colormap, default "Blues"
+        A name in ``matplotlib.colormaps``.
     title : str, optional
         Default: the accuracy.
     figsize : (float, float), optional
@@ -170,8 +176,10 @@ def ConfusionMatrixPlot(
     ------
     ValueError
         For label arrays of different lengths or that are empty, labels not in ``labels``,
-        or a count matrix that is not square.
+        a count matrix that is not square, or a colormap that is not a Matplotlib colormap
+        name.
     """
+    cmap = check_colormap(colormap)
     if y_pred is None:
         M = np.asarray(to_numpy(y_true), dtype=np.float64)
         if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
@@ -212,7 +220,7 @@ def ConfusionMatrixPlot(
     size = figsize or (max(4.0, 1.0 + 0.55 * k), max(3.6, 0.8 + 0.5 * k))
     fig = new_figure(*size, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(shown, cmap=matplotlib.colormaps[colormap], interpolation="nearest")
+    image = ax.imshow(shown, cmap=cmap, interpolation="nearest")
     fig.colorbar(image, ax=ax, label="fraction of the row" if normalize else "count")
     ax.set_xticks(range(k), [str(c) for c in classes], rotation=45 if k > 12 else 0)
     ax.set_yticks(range(k), [str(c) for c in classes])
