@@ -84,3 +84,34 @@ def test_standardize_uses_training_statistics():
     ta, tb = datasets.standardize(a, np.array([[4.0, 7.0]]))
     np.testing.assert_allclose(ta, [[-1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_allclose(tb, [[3.0, 2.0]])
+
+
+def test_standardize_checks_every_part():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 5))
+    with pytest.raises(
+        ValueError,
+        match=r"others\[0\] \(argument 2\) must have the training "
+        r"part's 5 features, got shape \(3, 4\)",
+    ):
+        datasets.standardize(X, np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"others\[1\] .* must be 2-D .* got shape \(5,\)"):
+        datasets.standardize(X, X, np.ones(5))
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    # NaN in the training part used to give all-NaN columns without a word
+    with pytest.raises(ValueError, match=r"train must be finite.*1 NaN or infinite.*columns \[2\]"):
+        datasets.standardize(bad, X)
+    with pytest.raises(ValueError, match=r"others\[0\] .* must be finite"):
+        datasets.standardize(X, np.full((2, 5), np.inf))
+    with pytest.raises(ValueError, match=r"train must be 2-D .* \(10,\).*reshape"):
+        datasets.standardize(X[:, 0])
+    with pytest.raises(ValueError, match="train must have at least one row"):
+        datasets.standardize(np.empty((0, 5)))
+    with pytest.raises(ValueError, match="train must be numbers .*could not convert"):
+        datasets.standardize([["a", "b"]])
+    # the checks leave good input as it was: a test part of 0 rows is fine
+    (only,) = datasets.standardize(X)
+    np.testing.assert_allclose(only.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(only.std(axis=0), 1)
+    assert datasets.standardize(X, np.empty((0, 5)))[1].shape == (0, 5)

@@ -230,18 +230,65 @@ def train_test_split(
     return X[~test], X[test], y[~test], y[test]
 
 
+def _feature_matrix(value: Any, name: str, n_features: int | None = None) -> np.ndarray:
+    """value as a finite float64 (n, n_features) array, or a ValueError naming it."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be numbers of shape (n_samples, n_features), got a "
+            f"{type(value).__name__} that cannot be read as floats ({exc})"
+        ) from None
+    if arr.ndim != 2:
+        hint = " (reshape a single feature with .reshape(-1, 1))" if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}{hint}")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} must have the training part's {n_features} features, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))
+        cols = sorted({int(c) for c in bad[:, 1]})
+        raise ValueError(
+            f"{name} must be finite, but it has {len(bad)} NaN or infinite values (in "
+            f"columns {cols[:10]}{' ...' if len(cols) > 10 else ''}); impute or drop them first"
+        )
+    return arr
+
+
 def standardize(train: Any, *others: Any) -> tuple[Any, ...]:
     """Scale features to mean 0 and standard deviation 1 using the training part's statistics.
 
     Constant features (standard deviation 0) are only centred.
 
+    Parameters
+    ----------
+    train : array_like of shape (n_samples, n_features)
+        The training part, whose column means and standard deviations are used; at least one
+        row.
+    *others : array_like of shape (m, n_features)
+        Further parts (test, validation) scaled with the training part's statistics.
+
     Returns
     -------
-    tuple
+    tuple of ndarray, float64
         The scaled training array, then each of ``others`` scaled the same way.
+
+    Raises
+    ------
+    ValueError
+        When an array is not 2-D numbers, has another number of features than ``train``,
+        holds NaN or infinity, or ``train`` has no rows; the message names the argument
+        (``train``, ``others[0]``, ...).
     """
-    train = np.asarray(train, dtype=np.float64)
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
+    tr = _feature_matrix(train, "train")
+    if tr.shape[0] == 0:
+        raise ValueError(f"train must have at least one row, got shape {tr.shape}")
+    rest = [
+        _feature_matrix(a, f"others[{i}] (argument {i + 2})", tr.shape[1])
+        for i, a in enumerate(others)
+    ]
+    mean = tr.mean(axis=0)
+    std = tr.std(axis=0)
     std = np.where(std > 0, std, 1.0)
-    return tuple((np.asarray(a, dtype=np.float64) - mean) / std for a in (train, *others))
+    return tuple((a - mean) / std for a in (tr, *rest))
