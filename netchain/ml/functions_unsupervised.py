@@ -312,8 +312,10 @@ def DimensionReduce(
         "PrincipalComponentsAnalysis" (:class:`~netchain.ml.decomposition.PCA`),
         "KernelPCA" (RBF kernel, ``gamma="scale"``), "LLE"
         (:class:`~netchain.ml.manifold.LocallyLinearEmbedding` with 10 neighbours, fewer on
-        small data) or "TSNE" (:class:`~netchain.ml.manifold.TSNE`, perplexity 30 or less
-        on small data).
+        small data; n at most the number of features) or "TSNE"
+        (:class:`~netchain.ml.manifold.TSNE`, perplexity 30 or less on small data; n > 3
+        needs ``("TSNE", {"method": "exact"})``). Options are the estimator's parameters,
+        given as ``(name, {option: value})``.
     random_seed : int or numpy.random.Generator, default 1234
 
     Returns
@@ -339,9 +341,20 @@ def DimensionReduce(
         options.setdefault("gamma", "scale")
         est = KernelPCA(n, random_state=rng, **options)
     elif name == "LLE":
+        if n > X.shape[1]:
+            raise ValueError(
+                f"n must be at most the number of features of data ({X.shape[1]}) for "
+                f"method='LLE', got n={n} (data of shape {X.shape})"
+            )
         options.setdefault("n_neighbors", max(1, min(10, m - 1)))
         est = LocallyLinearEmbedding(n_components=n, random_state=rng, **options)
     else:
+        if n > 3 and options.get("method", "barnes_hut") == "barnes_hut":
+            raise ValueError(
+                f"n={n}: TSNE with n_components > 3 needs TSNE's method='exact' (its default "
+                "'barnes_hut' embeds in at most 3 dimensions); pass it as an option: "
+                "method=('TSNE', {'method': 'exact'})"
+            )
         options.setdefault("perplexity", max(1.0, min(30.0, (m - 1) / 3.0)))
         est = TSNE(n, random_state=rng, **options)
     return est.fit_transform(X)

@@ -212,8 +212,8 @@ class LocallyLinearEmbedding(TransformerMixin, BaseEstimator):
     Raises
     ------
     ValueError
-        In ``fit`` when n_neighbors >= n_samples, n_components >= n_samples, or for invalid
-        parameters and bad input.
+        In ``fit`` when n_neighbors >= n_samples, n_components >= n_samples, n_components >
+        n_features, or for invalid parameters and bad input.
     """
 
     def __init__(
@@ -259,6 +259,11 @@ class LocallyLinearEmbedding(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_neighbors={k} must be < n_samples={n}")
         if c >= n:
             raise ValueError(f"n_components={c} must be < n_samples={n}")
+        if c > X.shape[1]:
+            raise ValueError(
+                f"n_components={c} must be at most n_features={X.shape[1]} (an embedding with "
+                "more dimensions than the data reduces nothing)"
+            )
         nbrs, _ = nearest_neighbors(X, k)
         W = _barycenter_weights(X, X, nbrs, reg)
         A = eye(n, format="csr") - csr_matrix(

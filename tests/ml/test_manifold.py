@@ -101,6 +101,18 @@ def test_lle_duplicate_rows_and_errors():
         LocallyLinearEmbedding(method="hessian").fit(X)
 
 
+def test_lle_n_components_at_most_n_features():
+    X, _ = iris()  # 4 features
+    with pytest.raises(ValueError, match="n_components=10 must be at most n_features=4"):
+        LocallyLinearEmbedding(n_components=10).fit_transform(X)
+    E = LocallyLinearEmbedding(n_components=4, random_state=0).fit_transform(X)
+    assert E.shape == (150, 4) and np.isfinite(E).all()
+    manifold = pytest.importorskip("sklearn.manifold")
+    with pytest.raises(ValueError):  # scikit-learn refuses the same case
+        manifold.LocallyLinearEmbedding(n_components=10).fit_transform(X)
+    assert manifold.LocallyLinearEmbedding(n_components=4).fit_transform(X).shape == (150, 4)
+
+
 # --------------------------------------------------------------------------- t-SNE internals
 
 

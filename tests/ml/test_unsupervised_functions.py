@@ -131,6 +131,28 @@ def test_dimension_reduce_pca_is_pca_and_errors():
         DimensionReduce(X, 0)
 
 
+def test_dimension_reduce_beyond_what_the_method_allows():
+    X, _ = iris()  # 4 features
+    with pytest.raises(
+        ValueError,
+        match=r"n must be at most the number of features of data \(4\) "
+        r"for method='LLE', got n=10",
+    ):
+        DimensionReduce(X, 10, method="LLE")
+    # the advice names TSNE's own method option and how DimensionReduce passes it
+    with pytest.raises(
+        ValueError,
+        match=r"TSNE's method='exact'.*method=\('TSNE', "
+        r"\{'method': 'exact'\}\)",
+    ):
+        DimensionReduce(X, 10, method="TSNE")
+    with pytest.raises(ValueError, match="TSNE's method='exact'"):
+        DimensionReduce(X, 4, method=("TSNE", {"method": "barnes_hut"}))
+    # and following it works
+    Z = DimensionReduce(X[:30], 4, method=("TSNE", {"method": "exact", "max_iter": 250}))
+    assert Z.shape == (30, 4) and np.isfinite(Z).all()
+
+
 def test_find_anomalies():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.standard_normal((200, 2)), [[9.0, 9.0], [-9.0, 8.0]]])
