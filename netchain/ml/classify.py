@@ -560,9 +560,13 @@ def _classifier_measurement(c: ClassifierFunction, test_data: Any, prop: str) ->
     index = {cls: i for i, cls in enumerate(c.classes)}
     unseen = {v for v in set(labels.tolist()) if v not in index}
     if unseen:
+        try:
+            ordered = sorted(unseen)
+        except TypeError:  # labels of mixed types
+            ordered = sorted(unseen, key=lambda v: (type(v).__name__, repr(v)))
+        shown = ", ".join(repr(v) for v in ordered[:10]) + (", ..." if len(ordered) > 10 else "")
         raise ValueError(
-            f"test_data: labels {sorted(map(repr, unseen))} are not classes of the classifier "
-            f"({c.classes!r})"
+            f"test_data: labels [{shown}] are not classes of the classifier ({c.classes!r})"
         )
     actual = np.fromiter((index[v] for v in labels), np.int64, len(labels))
     Xs = c._scale(_check_width(X, c.n_features))

@@ -124,8 +124,16 @@ def test_classify_errors():
     with pytest.raises(ValueError, match="NaN"):
         Classify({0.0: "a", float("nan"): "b"})
     c = Classify({0.0: "a", 1.0: "b", 0.1: "a", 0.9: "b"}, method="NearestNeighbors")
-    with pytest.raises(ValueError, match="not classes"):
+    with pytest.raises(ValueError, match=r"labels \['c'\] are not classes"):
         ClassifierMeasurements(c, {0.5: "c"}, "Accuracy")
+    # unseen labels are shown as the values they are (numbers unquoted, in numeric order)
+    X = np.array([[0.0], [1.0], [2.0], [0.1], [1.1], [2.1]])
+    y = np.array([0, 1, 2, 0, 1, 2])
+    c3 = Classify((X, y), method="NearestNeighbors")
+    with pytest.raises(ValueError, match=r"labels \[9, 10, 11\] are not classes .*\[0, 1, 2\]"):
+        ClassifierMeasurements(c3, (X, y + 9), "Accuracy")
+    with pytest.raises(ValueError, match=r"labels \[3, 'x'\] are not classes"):
+        ClassifierMeasurements(c3, (X[:3], np.array([0, 3, "x"], dtype=object)), "Accuracy")
     with pytest.raises(ValueError, match="prop"):
         ClassifierMeasurements(c, {0.5: "a"}, "AUC")
     with pytest.raises(TypeError, match="ClassifierFunction"):
