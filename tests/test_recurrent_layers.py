@@ -36,6 +36,7 @@ from netchain.layers import (
     load_torch_weights,
     pad_sequences,
 )
+from netchain.layers.recurrent import embedding_indices
 from netchain.layers.structural import set_sequence_lengths
 from netchain.nets import NetBidirectionalOperator, NetMapOperator, NetPort, arrays_for
 
@@ -217,6 +218,28 @@ def test_embedding_layer(rng):
     expected = np.zeros_like(Wt.data)
     np.add.at(expected, idx, g)
     np.testing.assert_allclose(Wt.grad, expected)
+
+
+def test_embedding_layer_reports_the_indices_it_was_given():
+    net = NetInitialize(NetChain([EmbeddingLayer(3, 10)], input=(4,)), random_seed=0)
+    # the offending values themselves, not the min..max of the batch
+    with pytest.raises(ValueError, match=r"\[0, 9\], got -1, 10, 11, 12, 13 and 3 more$"):
+        net(np.array([[10, 11, 12, 13], [14, 15, 16, -1]]))
+    with pytest.raises(ValueError, match=r"\[0, 9\], got 16777216$"):  # 2**24: still exact
+        net(np.array([[1, 2, 3, 2**24]]))
+    # the net reads its input as float32: 10**12 arrives as 999999995904, which is not shown
+    # as if it were the index given
+    with pytest.raises(ValueError, match=r"got about 1e\+12 \(float32 .* 2\*\*24 = 16777216") as e:
+        net(np.array([[1, 2, 3, 10**12]]))
+    assert "999999995904" not in str(e.value)
+    # integer indices are checked as given, before any float cast
+    with pytest.raises(ValueError, match=r"got 1000000000000$"):
+        embedding_indices(np.array([[1, 10**12]]), 10)
+    with pytest.raises(ValueError, match=r"got 9007199254740993$"):  # 2**53 + 1
+        embedding_indices(np.array([2**53 + 1]), 10)
+    with pytest.raises(ValueError, match="whole numbers .* dtype <U1"):
+        embedding_indices(np.array(["a"]), 10)
+    np.testing.assert_array_equal(embedding_indices(np.array([[0.0, 9.0]]), 10), [[0, 9]])
 
 
 def test_combining_layers():

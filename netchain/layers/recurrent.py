@@ -418,6 +418,61 @@ def load_torch_weights(layer: Layer, state_dict: Mapping[str, Any], suffix: str 
 # ----------------------------------------------------------------------------- EmbeddingLayer
 
 
+def _index_text(value: Any, exact_below: float | None) -> str:
+    """An index as text: the integer itself, or "about 1e+12" for a float past the range
+    where its dtype holds whole numbers exactly (the digits shown would be rounding)."""
+    if exact_below is not None and abs(float(value)) > exact_below:
+        return f"about {float(value):.6g}"
+    return str(int(value))
+
+
+def embedding_indices(values: Any, n: int) -> Any:
+    """Class indices in [0, n) as an intp array, checked on the values as given.
+
+    Integer arrays are checked exactly, before any cast. Float arrays (a net reads its input
+    in its float dtype) must hold whole numbers; an index past the float's exact integer range
+    (2**24 for float32) is reported as "about ..." rather than with rounded digits.
+
+    Raises
+    ------
+    ValueError
+        For values that are not whole numbers, or indices outside [0, n), naming (up to five
+        of) the offending values.
+    """
+    raw = xp.asarray(values)
+    kind = raw.dtype.kind
+    if kind not in "biuf":
+        raise ValueError(
+            f"EmbeddingLayer: inputs must be whole numbers (class indices), got dtype {raw.dtype}"
+        )
+    exact_below = None
+    if kind == "f":
+        whole = xp.isfinite(raw) & (xp.floor(raw) == raw)
+        if not bool(xp.all(whole)):
+            bad = raw[~whole]
+            raise ValueError(
+                "EmbeddingLayer: inputs must be whole numbers (class indices), got "
+                f"{bad.size} that are not, such as {float(bad.reshape(-1)[0])!r}"
+            )
+        exact_below = float(2 ** (xp.finfo(raw.dtype).nmant + 1))
+    outside = (raw < 0) | (raw >= n)
+    if bool(xp.any(outside)):
+        bad = xp.unique(raw[outside])
+        shown = ", ".join(_index_text(v, exact_below) for v in bad[:5].tolist())
+        more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+        note = ""
+        if exact_below is not None and float(xp.abs(bad).max()) > exact_below:
+            note = (
+                f" ({raw.dtype} input holds whole numbers exactly only up to "
+                f"2**{xp.finfo(raw.dtype).nmant + 1} = {int(exact_below)}, so larger ones are "
+                "rounded)"
+            )
+        raise ValueError(
+            f"EmbeddingLayer: indices must lie in [0, {n - 1}], got {shown}{more}{note}"
+        )
+    return raw.astype(xp.intp)
+
+
 class EmbeddingLayer(Layer):
     """Maps integer class indices to learned vectors (a lookup table).
 
@@ -440,7 +495,8 @@ class EmbeddingLayer(Layer):
     Raises
     ------
     ValueError
-        For non-positive sizes; at run time for indices that are not whole numbers in [0, n).
+        For non-positive sizes; at run time for indices that are not whole numbers in [0, n),
+        naming the offending values (see :func:`embedding_indices`).
     """
 
     array_names = ("Weights",)
@@ -480,15 +536,7 @@ class EmbeddingLayer(Layer):
 
     def forward(self, arrays: dict[str, Tensor], inputs: list[Tensor], ctx: Context) -> Tensor:
         x = inputs[0]
-        raw = x.data
-        idx = raw.astype(xp.intp)
-        if raw.dtype.kind == "f" and not bool(xp.all(idx == raw)):
-            raise ValueError("EmbeddingLayer: inputs must be whole numbers (class indices)")
-        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= self.n):
-            raise ValueError(
-                f"EmbeddingLayer: indices must lie in [0, {self.n - 1}], got "
-                f"{int(idx.min())}..{int(idx.max())}"
-            )
+        idx = embedding_indices(x.data, self.n)
         y = ad.getitem(arrays["Weights"], idx)
         set_sequence_lengths(ctx, y, sequence_lengths(ctx, x))
         return y
