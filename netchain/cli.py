@@ -93,6 +93,19 @@ def accuracy(net: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(pred == y))
 
 
+def training_options(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
+    """The model's default NetTrain options for the data set, with the command line's
+    --rounds, --batch-size and --learning-rate over them."""
+    options = dict(entry.defaults.get(args.data, {}))
+    if args.rounds is not None:
+        options["max_training_rounds"] = args.rounds
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    if args.learning_rate is not None:
+        options["learning_rate"] = args.learning_rate
+    return options
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from netchain import NetSave, NetTrain
     from netchain.models import MODELS
@@ -105,13 +118,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.data == "text":
         return _train_text(args, entry)
     task = load_task(args.data, entry.input_form, args.images, args.labels)
-    options = dict(entry.defaults.get(args.data, {}))
-    if args.rounds is not None:
-        options["max_training_rounds"] = args.rounds
-    if args.batch_size is not None:
-        options["batch_size"] = args.batch_size
-    if args.learning_rate is not None:
-        options["learning_rate"] = args.learning_rate
+    options = training_options(args, entry)
+    if entry.run is not None:  # not a classifier: the model reports its own measure
+        return entry.run(args, task, options)
     net = entry.build(task.X_train.shape[1:], task.labels)
     print(f"data: {task.description}")
     print(
@@ -195,9 +204,13 @@ def _train_text(args: argparse.Namespace, entry: Any) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from netchain import NetLoad
+    from netchain.models import MODELS
 
-    net = NetLoad(args.file)
     meta = NetLoad(args.file, "Metadata")
+    entry = MODELS.get(meta.get("net", ""))
+    if entry is not None and entry.evaluate is not None:
+        return entry.evaluate(args, meta)
+    net = NetLoad(args.file)
     data = args.data or meta.get("data")
     if data is None:
         raise ValueError(f"{args.file} does not say what data it was trained on; give --data")

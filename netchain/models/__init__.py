@@ -47,6 +47,15 @@ class ModelEntry:
         The data sets (``--data`` values) it accepts.
     defaults : dict
         Default NetTrain options (max_training_rounds, batch_size, learning_rate) per data set.
+    run : callable, optional
+        For a model whose task is not classification (an autoencoder, a Boltzmann machine,
+        frame prediction): ``run(args, task, options) -> exit status`` trains it on the task's
+        fixed split (``task`` from :func:`netchain.cli.load_task`, ``options`` the NetTrain
+        options after the command line's overrides), prints its own measure of quality and
+        saves the result. Without it the tool trains a classifier and reports its accuracy.
+    evaluate : callable, optional
+        ``evaluate(args, metadata) -> exit status``: what ``netchain evaluate FILE`` does for a
+        file this model's ``run`` saved (``metadata`` is the dict saved with it).
     """
 
     name: str
@@ -55,6 +64,8 @@ class ModelEntry:
     input_form: str = "vector"
     data: tuple[str, ...] = ("digits", "mnist")
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run: Callable[[Any, Any, dict[str, Any]], int] | None = None
+    evaluate: Callable[[Any, dict[str, Any]], int] | None = None
 
 
 MODELS: dict[str, ModelEntry] = {}
