@@ -18,6 +18,9 @@ from netchain.nets import NetChain, NetDecoder
 
 __all__ = [
     "MODELS",
+    "Autoencoder",
+    "ConvolutionalAutoencoder",
+    "autoencoder_embedding",
     "ModelEntry",
     "char_lstm",
     "digits_cnn",
@@ -54,8 +57,9 @@ class ModelEntry:
         options after the command line's overrides), prints its own measure of quality and
         saves the result. Without it the tool trains a classifier and reports its accuracy.
     evaluate : callable, optional
-        ``evaluate(args, metadata) -> exit status``: what ``netchain evaluate FILE`` does for a
-        file this model's ``run`` saved (``metadata`` is the dict saved with it).
+        ``evaluate(path, metadata, task) -> exit status``: what ``netchain evaluate FILE`` does
+        for a file this model's ``run`` saved (``metadata`` is the dict saved with it, ``task``
+        the data set it names, with the same split).
     """
 
     name: str
@@ -65,7 +69,7 @@ class ModelEntry:
     data: tuple[str, ...] = ("digits", "mnist")
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     run: Callable[[Any, Any, dict[str, Any]], int] | None = None
-    evaluate: Callable[[Any, dict[str, Any]], int] | None = None
+    evaluate: Callable[[Any, dict[str, Any], Any], int] | None = None
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -117,5 +121,10 @@ register(
 )
 
 # Architectures in their own modules register themselves when imported (last: they use the above).
+from netchain.models.autoencoder import (  # noqa: E402
+    Autoencoder,
+    ConvolutionalAutoencoder,
+    autoencoder_embedding,
+)
 from netchain.models.cnn import digits_cnn, lenet  # noqa: E402
 from netchain.models.rnn import char_lstm, lstm_classifier, sample  # noqa: E402
