@@ -20,9 +20,12 @@ __all__ = [
     "MODELS",
     "Autoencoder",
     "ConvolutionalAutoencoder",
+    "DeepBeliefNetwork",
+    "RestrictedBoltzmannMachine",
     "autoencoder_embedding",
     "ModelEntry",
     "char_lstm",
+    "contrastive_divergence",
     "digits_cnn",
     "lenet",
     "lstm_classifier",
@@ -127,4 +130,9 @@ from netchain.models.autoencoder import (  # noqa: E402
     autoencoder_embedding,
 )
 from netchain.models.cnn import digits_cnn, lenet  # noqa: E402
+from netchain.models.rbm import (  # noqa: E402
+    DeepBeliefNetwork,
+    RestrictedBoltzmannMachine,
+    contrastive_divergence,
+)
 from netchain.models.rnn import char_lstm, lstm_classifier, sample  # noqa: E402
