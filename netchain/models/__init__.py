@@ -26,10 +26,16 @@ __all__ = [
     "ModelEntry",
     "char_lstm",
     "contrastive_divergence",
+    "convlstm_predictor",
     "digits_cnn",
+    "frame_prediction_data",
+    "frame_prediction_errors",
     "lenet",
     "lstm_classifier",
+    "mdlstm_classifier",
     "mlp",
+    "moving_digits",
+    "predict_frames",
     "register",
     "sample",
 ]
@@ -130,9 +136,17 @@ from netchain.models.autoencoder import (  # noqa: E402
     autoencoder_embedding,
 )
 from netchain.models.cnn import digits_cnn, lenet  # noqa: E402
+from netchain.models.mdlstm import mdlstm_classifier  # noqa: E402
 from netchain.models.rbm import (  # noqa: E402
     DeepBeliefNetwork,
     RestrictedBoltzmannMachine,
     contrastive_divergence,
 )
 from netchain.models.rnn import char_lstm, lstm_classifier, sample  # noqa: E402
+from netchain.models.spatiotemporal import (  # noqa: E402
+    convlstm_predictor,
+    frame_prediction_data,
+    frame_prediction_errors,
+    moving_digits,
+    predict_frames,
+)
