@@ -195,3 +195,25 @@ def test_short_frame_prediction_run_beats_repeating_the_last_frame(mnist_split, 
     assert pred.shape == (2, 10, 64, 64) and 0 <= pred.min() and pred.max() <= 1
     again = NetLoad(NetSave(net, tmp_path / "p.safetensors"))
     np.testing.assert_array_equal(predict_frames(again, test[:2, :10]), pred)
+
+
+def test_layer_gradient_and_numpy_twins(rng, monkeypatch):
+    """check_grad through the layer's forward in float64, with the Numba step kernels and with
+    their NumPy twins (used on other backends)."""
+    import netchain.autodiff.recurrent as recurrent
+    from netchain.layers import Context
+
+    layer = ConvolutionalLSTMLayer(2, 3)
+    NetChain([layer], input=(3, 2, 4, 5))
+    x, wx, wh, b, _, _ = _problem(rng)
+
+    def f(x, wx, wh, b):
+        arrays = {"InputWeights": wx, "StateWeights": wh, "Biases": b}
+        return layer.forward(arrays, [x], Context())
+
+    assert check_grad(f, x, wx, wh, b) < TOL
+    with_kernels = conv_lstm(x, wx, wh, b)[0].numpy()
+    monkeypatch.setattr(recurrent, "_K", False)
+    np.testing.assert_allclose(conv_lstm(x, wx, wh, b)[0].numpy(), with_kernels, rtol=1e-12)
+    assert check_grad(f, x, wx, wh, b) < TOL
+    assert check_grad(lambda x, wh: conv_lstm(x, wx, wh, lengths=[2, 3])[0], x, wh) < TOL

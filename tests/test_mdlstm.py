@@ -136,3 +136,20 @@ def test_mdlstm_on_mnist_reaches_95_percent(mnist_split):
     acc = float(np.mean(np.asarray(trained(Xte[:, None])) == yte))
     assert acc >= 0.95, acc
     assert mdlstm_classifier((1, 8, 8)).output_shape == (10,)
+
+
+def test_layer_gradient(rng):
+    from netchain.layers import Context
+
+    layer = MultidimensionalLSTMLayer(2)
+    NetChain([layer], input=(2, 3, 4))
+    x = rng.standard_normal((2, 2, 3, 4))
+    Wi = rng.standard_normal((4, 10, 2)) * 0.5
+    Wh = rng.standard_normal((4, 10, 4)) * 0.5
+    b = rng.standard_normal((4, 10)) * 0.5
+
+    def f(x, Wi, Wh, b):
+        arrays = {"InputWeights": Wi, "StateWeights": Wh, "Biases": b}
+        return layer.forward(arrays, [x], Context())
+
+    assert check_grad(f, x, Wi, Wh, b) < TOL
