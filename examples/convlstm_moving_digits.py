@@ -47,7 +47,7 @@ DATA = (
 )
 
 
-def main(images: str, labels: str, out: Path, rounds: int = 8) -> dict[str, float]:
+def main(images: str, labels: str, out: Path, rounds: int = 10) -> dict[str, float]:
     data = load_mnist(images, labels)
     digits = data.X.astype(np.float32) / 255.0
     train = moving_digits(digits[:8000], 1000, random_seed=1234)
@@ -98,7 +98,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", help="IDX images and labels")
     parser.add_argument("--out", default=".", help="folder for the picture")
-    parser.add_argument("--rounds", type=int, default=8, help="training rounds (default 8)")
+    parser.add_argument("--rounds", type=int, default=10, help="training rounds (default 10)")
     args = parser.parse_args()
     files = args.files or [
         str(DATA / "t10k-images-idx3-ubyte.gz"),

@@ -71,3 +71,18 @@ def test_dbn_arguments_and_errors(tmp_path):
             .save(tmp_path / "rbm.safetensors")
         )
     assert MODELS["dbn"].build((784,), list(range(10))).output_shape == (10,)
+
+
+def test_cli_dbn_trains_and_evaluates(tmp_path, capsys, mnist_paths):
+    from netchain.cli import main
+
+    images, labels = mnist_paths
+    out = tmp_path / "dbn.safetensors"
+    args = ["train", "--net", "dbn", "--data", "mnist", "--images", str(images), "--labels",
+            str(labels), "--rounds", "2", "--quiet", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    acc = float(printed.split("test accuracy:")[1].split()[0])
+    assert acc > 0.9, acc
+    assert main(["evaluate", str(out)]) == 0  # a classifier: the CLI's own accuracy
+    assert f"test accuracy: {acc:.4f}" in capsys.readouterr().out

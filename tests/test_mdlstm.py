@@ -153,3 +153,15 @@ def test_layer_gradient(rng):
         return layer.forward(arrays, [x], Context())
 
     assert check_grad(f, x, Wi, Wh, b) < TOL
+
+
+def test_cli_mdlstm_on_digits(tmp_path, capsys):
+    from netchain.cli import main
+
+    out = tmp_path / "md.safetensors"
+    assert main(["train", "--net", "mdlstm", "--rounds", "5", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    acc = float(printed.split("test accuracy:")[1].split()[0])
+    assert acc > 0.9, acc
+    assert main(["evaluate", str(out)]) == 0
+    assert f"test accuracy: {acc:.4f}" in capsys.readouterr().out

@@ -218,3 +218,19 @@ def test_binarised_mnist_pseudo_likelihood_rises_and_samples_lie_near_digits(mni
 
     assert np.median(nearest(S)) < 0.5 * np.median(nearest(noise))
     assert MODELS["rbm"].data == ("mnist",)
+
+
+def test_cli_trains_and_evaluates_an_rbm(tmp_path, capsys, mnist_paths):
+    from netchain.cli import main
+
+    images, labels = mnist_paths
+    out = tmp_path / "rbm.safetensors"
+    args = ["train", "--net", "rbm", "--data", "mnist", "--images", str(images), "--labels",
+            str(labels), "--rounds", "1", "--quiet", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    pll = float(printed.split("test pseudo-log-likelihood:")[1].split()[0])
+    assert -170 < pll < -100  # one round of CD-10 (independent pixels: about -206)
+    assert main(["evaluate", str(out)]) == 0
+    assert f"test pseudo-log-likelihood: {pll:.3f}" in capsys.readouterr().out
+    assert RestrictedBoltzmannMachine.load(out).k == 10
