@@ -347,7 +347,7 @@ def _register() -> None:
             lambda shape, labels: convlstm_predictor(),
             "image",
             ("mnist",),
-            {"mnist": {"max_training_rounds": 10, "batch_size": 16, "learning_rate": 2e-3}},
+            {"mnist": {"max_training_rounds": 10, "batch_size": 4, "learning_rate": 2e-3}},
             run=_run,
             evaluate=_evaluate,
         )
