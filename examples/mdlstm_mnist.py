@@ -8,7 +8,7 @@ channels) are max-pooled 2 x 2 and a LinearLayer classifies them. Trained by Net
 rounds on the fixed split (the first 8,000 images of the MNIST test set; the last 2,000 for
 testing), saved and loaded back.
 
-Run (about 65 s on one core)::
+Run (about 60 s on one core)::
 
     OMP_NUM_THREADS=1 python examples/mdlstm_mnist.py [IMAGES.idx.gz LABELS.idx.gz]
 

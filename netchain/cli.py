@@ -4,6 +4,7 @@ netchain train                      # MLP on the bundled UCI digits, prints test
 netchain train --data mnist --images t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
 netchain train --net lstm --data mnist --images ... --labels ...   # sequential MNIST
 netchain train --net charlstm --data text --text tinyshakespeare.txt.gz
+netchain train --net convautoencoder --data mnist --images ... --labels ...  # reconstruction error
 netchain evaluate digits-mlp.safetensors
 netchain info digits-mlp.safetensors
 netchain tour --out tour            # the course in six steps, pictures and index.html in tour/
