@@ -4,6 +4,7 @@ netchain train                      # MLP on the bundled UCI digits, prints test
 netchain train --data mnist --images t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
 netchain train --net lstm --data mnist --images ... --labels ...   # sequential MNIST
 netchain train --net charlstm --data text --text tinyshakespeare.txt.gz
+netchain train --net convautoencoder --data mnist --images ... --labels ...  # reconstruction error
 netchain evaluate digits-mlp.safetensors
 netchain info digits-mlp.safetensors
 netchain tour --out tour            # the course in six steps, pictures and index.html in tour/
@@ -93,6 +94,19 @@ def accuracy(net: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(pred == y))
 
 
+def training_options(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
+    """The model's default NetTrain options for the data set, with the command line's
+    --rounds, --batch-size and --learning-rate over them."""
+    options = dict(entry.defaults.get(args.data, {}))
+    if args.rounds is not None:
+        options["max_training_rounds"] = args.rounds
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    if args.learning_rate is not None:
+        options["learning_rate"] = args.learning_rate
+    return options
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from netchain import NetSave, NetTrain
     from netchain.models import MODELS
@@ -105,13 +119,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.data == "text":
         return _train_text(args, entry)
     task = load_task(args.data, entry.input_form, args.images, args.labels)
-    options = dict(entry.defaults.get(args.data, {}))
-    if args.rounds is not None:
-        options["max_training_rounds"] = args.rounds
-    if args.batch_size is not None:
-        options["batch_size"] = args.batch_size
-    if args.learning_rate is not None:
-        options["learning_rate"] = args.learning_rate
+    options = training_options(args, entry)
+    if entry.run is not None:  # not a classifier: the model reports its own measure
+        return entry.run(args, task, options)
     net = entry.build(task.X_train.shape[1:], task.labels)
     print(f"data: {task.description}")
     print(
@@ -195,9 +205,12 @@ def _train_text(args: argparse.Namespace, entry: Any) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from netchain import NetLoad
+    from netchain.models import MODELS
 
-    net = NetLoad(args.file)
     meta = NetLoad(args.file, "Metadata")
+    entry = MODELS.get(meta.get("net", ""))
+    hook = None if entry is None else entry.evaluate
+    net = NetLoad(args.file) if hook is None else None
     data = args.data or meta.get("data")
     if data is None:
         raise ValueError(f"{args.file} does not say what data it was trained on; give --data")
@@ -218,8 +231,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.images or meta.get("images"),
         args.labels or meta.get("labels"),
     )
-    acc = accuracy(net, task.X_test, task.y_test)
     print(f"data: {task.description}")
+    if hook is not None:  # not a classifier: the model measures itself
+        return hook(args.file, meta, task)
+    acc = accuracy(net, task.X_test, task.y_test)
     print(f"test accuracy: {acc:.4f} ({int(round(acc * len(task.y_test)))} of {len(task.y_test)})")
     return 0
 

@@ -1,6 +1,7 @@
 """The backpropagation engine: ``Tensor``, primitives with analytic backwards, ``grad``,
 ``value_and_grad`` and the finite-difference ``check_grad``; fused recurrent primitives (``lstm``,
-``gru``, ``rnn``) that run a whole sequence as one node of the tape."""
+``gru``, ``rnn``, and over space ``conv_lstm`` and ``md_lstm``) that run a whole sequence as
+one node of the tape."""
 
 from netchain.autodiff.conv import (
     batch_normalization,
@@ -56,6 +57,7 @@ from netchain.autodiff.ops import (
     where,
 )
 from netchain.autodiff.recurrent import gru, lstm, rnn, sequence_mask
+from netchain.autodiff.spatial_recurrent import conv_lstm, md_lstm
 from netchain.autodiff.tensor import (
     Tensor,
     as_tensor,
@@ -77,6 +79,7 @@ __all__ = [
     "clip",
     "concatenate",
     "constant",
+    "conv_lstm",
     "convolution",
     "cross_entropy",
     "deconvolution",
@@ -97,6 +100,7 @@ __all__ = [
     "matmul",
     "max",
     "maximum",
+    "md_lstm",
     "mean",
     "mean_absolute_error",
     "mean_squared_error",

@@ -42,6 +42,7 @@ from netchain.layers.recurrent import (
     LongShortTermMemoryLayer,
     load_torch_weights,
 )
+from netchain.layers.spatial_recurrent import ConvolutionalLSTMLayer, MultidimensionalLSTMLayer
 from netchain.layers.structural import (
     CatenateLayer,
     PartLayer,
@@ -62,6 +63,7 @@ __all__ = [
     "BatchNormalizationLayer",
     "Context",
     "ConvolutionLayer",
+    "ConvolutionalLSTMLayer",
     "CrossEntropyLossLayer",
     "DeconvolutionLayer",
     "DropoutLayer",
@@ -77,6 +79,7 @@ __all__ = [
     "LossLayer",
     "MeanAbsoluteLossLayer",
     "MeanSquaredLossLayer",
+    "MultidimensionalLSTMLayer",
     "PartLayer",
     "Ramp",
     "SequenceLastLayer",

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _CLUSTER_METHODS = ("KMeans", "DBSCAN", "Agglomerate")
-_REDUCE_METHODS = ("PrincipalComponentsAnalysis", "KernelPCA", "LLE", "TSNE")
+_REDUCE_METHODS = ("PrincipalComponentsAnalysis", "KernelPCA", "LLE", "TSNE", "Autoencoder")
 _ANOMALY_METHODS = ("IsolationForest", "OneClassSVM")
 _ITEMSET_METHODS = {"Apriori": Apriori, "Eclat": Eclat}
 _MAX_AUTO_CLUSTERS = 10
@@ -312,10 +312,13 @@ def DimensionReduce(
         "PrincipalComponentsAnalysis" (:class:`~netchain.ml.decomposition.PCA`),
         "KernelPCA" (RBF kernel, ``gamma="scale"``), "LLE"
         (:class:`~netchain.ml.manifold.LocallyLinearEmbedding` with 10 neighbours, fewer on
-        small data; n at most the number of features) or "TSNE"
+        small data; n at most the number of features), "TSNE"
         (:class:`~netchain.ml.manifold.TSNE`, perplexity 30 or less on small data; n > 3
-        needs ``("TSNE", {"method": "exact"})``). Options are the estimator's parameters,
-        given as ``(name, {option: value})``.
+        needs ``("TSNE", {"method": "exact"})``) or "Autoencoder" (the codes of a dense
+        autoencoder with an n-unit bottleneck and one hidden layer of 128 units, trained by
+        NetTrain on the standardised features: :func:`netchain.models.autoencoder_embedding`,
+        whose arguments are its options). Options are the estimator's parameters, given as
+        ``(name, {option: value})``.
     random_seed : int or numpy.random.Generator, default 1234
 
     Returns
@@ -348,6 +351,10 @@ def DimensionReduce(
             )
         options.setdefault("n_neighbors", max(1, min(10, m - 1)))
         est = LocallyLinearEmbedding(n_components=n, random_state=rng, **options)
+    elif name == "Autoencoder":
+        from netchain.models import autoencoder_embedding  # the nets load only when asked
+
+        return autoencoder_embedding(X, n, random_seed=rng, **options)
     else:
         if n > 3 and options.get("method", "barnes_hut") == "barnes_hut":
             raise ValueError(

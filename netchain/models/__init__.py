@@ -18,12 +18,24 @@ from netchain.nets import NetChain, NetDecoder
 
 __all__ = [
     "MODELS",
+    "Autoencoder",
+    "ConvolutionalAutoencoder",
+    "DeepBeliefNetwork",
+    "RestrictedBoltzmannMachine",
+    "autoencoder_embedding",
     "ModelEntry",
     "char_lstm",
+    "contrastive_divergence",
+    "convlstm_predictor",
     "digits_cnn",
+    "frame_prediction_data",
+    "frame_prediction_errors",
     "lenet",
     "lstm_classifier",
+    "mdlstm_classifier",
     "mlp",
+    "moving_digits",
+    "predict_frames",
     "register",
     "sample",
 ]
@@ -47,6 +59,16 @@ class ModelEntry:
         The data sets (``--data`` values) it accepts.
     defaults : dict
         Default NetTrain options (max_training_rounds, batch_size, learning_rate) per data set.
+    run : callable, optional
+        For a model whose task is not classification (an autoencoder, a Boltzmann machine,
+        frame prediction): ``run(args, task, options) -> exit status`` trains it on the task's
+        fixed split (``task`` from :func:`netchain.cli.load_task`, ``options`` the NetTrain
+        options after the command line's overrides), prints its own measure of quality and
+        saves the result. Without it the tool trains a classifier and reports its accuracy.
+    evaluate : callable, optional
+        ``evaluate(path, metadata, task) -> exit status``: what ``netchain evaluate FILE`` does
+        for a file this model's ``run`` saved (``metadata`` is the dict saved with it, ``task``
+        the data set it names, with the same split).
     """
 
     name: str
@@ -55,6 +77,8 @@ class ModelEntry:
     input_form: str = "vector"
     data: tuple[str, ...] = ("digits", "mnist")
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run: Callable[[Any, Any, dict[str, Any]], int] | None = None
+    evaluate: Callable[[Any, dict[str, Any], Any], int] | None = None
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -106,5 +130,23 @@ register(
 )
 
 # Architectures in their own modules register themselves when imported (last: they use the above).
+from netchain.models.autoencoder import (  # noqa: E402
+    Autoencoder,
+    ConvolutionalAutoencoder,
+    autoencoder_embedding,
+)
 from netchain.models.cnn import digits_cnn, lenet  # noqa: E402
+from netchain.models.mdlstm import mdlstm_classifier  # noqa: E402
+from netchain.models.rbm import (  # noqa: E402
+    DeepBeliefNetwork,
+    RestrictedBoltzmannMachine,
+    contrastive_divergence,
+)
 from netchain.models.rnn import char_lstm, lstm_classifier, sample  # noqa: E402
+from netchain.models.spatiotemporal import (  # noqa: E402
+    convlstm_predictor,
+    frame_prediction_data,
+    frame_prediction_errors,
+    moving_digits,
+    predict_frames,
+)

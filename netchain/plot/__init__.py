@@ -1,6 +1,6 @@
 """Pictures on Matplotlib: surfaces, contours and vector fields of functions of two variables,
-loss curves, decision regions, feature spaces, confusion matrices, net diagrams and activation
-functions.
+loss curves, decision regions, feature spaces, confusion matrices, net diagrams, activation
+functions and grids of small images.
 
 Every function returns a :class:`NetFigure`, a Matplotlib figure with ``save(path)`` (PNG,
 SVG or PDF by the extension) and ``data`` (the arrays it shows); a notebook displays it as the
@@ -19,6 +19,7 @@ Nothing else in netchain imports this package, with one deliberate exception:
 
 from netchain.plot._figure import NetFigure, display_available
 from netchain.plot.classifiers import DecisionRegionsPlot, FeatureSpacePlot
+from netchain.plot.images import ImageGridPlot
 from netchain.plot.nets import ActivationPlot, NetPlot
 from netchain.plot.surfaces import ContourPlot, Plot3D, VectorDensityPlot
 from netchain.plot.training import ConfusionMatrixPlot, LossPlot
@@ -29,6 +30,7 @@ __all__ = [
     "ContourPlot",
     "DecisionRegionsPlot",
     "FeatureSpacePlot",
+    "ImageGridPlot",
     "LossPlot",
     "NetFigure",
     "NetPlot",

@@ -126,7 +126,7 @@ def test_dimension_reduce_pca_is_pca_and_errors():
     np.testing.assert_allclose(DimensionReduce(X, 3), PCA(3).fit_transform(X))
     assert DimensionReduce(X).shape == (150, 2)
     with pytest.raises(ValueError, match="method"):
-        DimensionReduce(X, 2, method="Autoencoder")
+        DimensionReduce(X, 2, method="Sammon")
     with pytest.raises(ValueError, match="n must be"):
         DimensionReduce(X, 0)
 
