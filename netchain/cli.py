@@ -107,6 +107,33 @@ def training_options(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     return options
 
 
+def check_train_arguments(args: argparse.Namespace) -> None:
+    """Everything about the command line that can be wrong, checked before any data is read or
+    any training time spent: the numbers, the options that go with another data set, and
+    where the net will be saved.
+
+    Raises
+    ------
+    ValueError
+        Naming the option, what it needs and what it got.
+    """
+    from netchain.nets.io import writable_destination
+
+    for option, value, ok, need in (
+        ("--rounds", args.rounds, lambda v: v >= 1, "a positive number of rounds"),
+        ("--batch-size", args.batch_size, lambda v: v >= 1, "a positive batch size"),
+        ("--learning-rate", args.learning_rate, lambda v: v > 0, "a positive number"),
+    ):
+        if value is not None and not ok(value):
+            raise ValueError(f"{option} must be {need}, got {value}")
+    if args.text and args.data != "text":
+        raise ValueError(f"--text goes with --data text, not --data {args.data}")
+    if (args.images or args.labels) and args.data != "mnist":
+        raise ValueError(f"--images and --labels go with --data mnist, not --data {args.data}")
+    args.out = str(args.out or f"{args.data}-{args.net}.safetensors")
+    writable_destination(args.out, "--out")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from netchain import NetSave, NetTrain
     from netchain.models import MODELS
@@ -116,6 +143,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--net {args.net} trains on --data {' or '.join(entry.data)}, not {args.data!r}"
         )
+    check_train_arguments(args)
     if args.data == "text":
         return _train_text(args, entry)
     task = load_task(args.data, entry.input_form, args.images, args.labels)
@@ -160,6 +188,12 @@ def _train_text(args: argparse.Namespace, entry: Any) -> int:
     if not args.text:
         raise ValueError("--data text needs --text PATH (a text file; .gz is read as gzip)")
     task = rnn.load_text_task(args.text)
+    if min(len(task.train_ids), len(task.valid_ids)) <= rnn.TEXT_STEPS:
+        raise ValueError(
+            f"--text {args.text}: too short for windows of {rnn.TEXT_STEPS} characters "
+            f"({len(task.train_ids)} characters to train on and {len(task.valid_ids)} held out; "
+            f"the held-out last 10% needs more than {rnn.TEXT_STEPS})"
+        )
     X, Y = rnn.text_windows(task.train_ids, rnn.TEXT_STEPS)
     options = dict(entry.defaults.get("text", {}))
     if args.rounds is not None:
@@ -211,6 +245,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     entry = MODELS.get(meta.get("net", ""))
     hook = None if entry is None else entry.evaluate
     net = NetLoad(args.file) if hook is None else None
+    if args.data and meta.get("data") and args.data != meta["data"]:
+        raise ValueError(
+            f"{args.file} was trained on --data {meta['data']}; it cannot be evaluated on "
+            f"--data {args.data}"
+        )
     data = args.data or meta.get("data")
     if data is None:
         raise ValueError(f"{args.file} does not say what data it was trained on; give --data")
@@ -239,6 +278,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(value: Any) -> str:
+    """A metadata value on one line: long or multi-line strings quoted and shortened."""
+    if isinstance(value, str) and (len(value) > 60 or not value.isprintable()):
+        text = repr(value)
+        return text if len(text) <= 64 else text[:60] + "...'"
+    return str(value)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from netchain import NetLoad
 
@@ -246,7 +293,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     meta = NetLoad(args.file, "Metadata")
     print(net)
     if meta:
-        print("metadata: " + ", ".join(f"{k}={v}" for k, v in meta.items()))
+        print("metadata: " + ", ".join(f"{k}={_shown(v)}" for k, v in meta.items()))
     return 0
 
 
@@ -343,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # OSError: unreadable, read-only, a folder
         print(f"netchain {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -72,3 +72,45 @@ def test_help_on_every_subcommand(command):
     )
     assert proc.returncode == 0
     assert "usage: netchain" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--rounds", "0"], "--rounds must be a positive number"),
+        (["--batch-size", "-3"], "--batch-size must be a positive"),
+        (["--learning-rate", "0"], "--learning-rate must be a positive"),
+        (["--text", "x.txt"], "--text goes with --data text"),
+        (["--images", "x.idx"], "--images and --labels go with --data mnist"),
+        (["--out", "{tmp}"], "is a folder"),
+        (["--out", "{tmp}/missing/net.safetensors"], "does not exist"),
+    ],
+)
+def test_train_checks_its_arguments_before_any_work(argv, message, tmp_path, capsys):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(["train", "--quiet", *argv]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""  # nothing loaded, nothing trained
+
+
+def test_evaluate_refuses_another_data_set_and_info_keeps_metadata_on_one_line(tmp_path, capsys):
+    from netchain import LinearLayer, NetChain, NetInitialize, NetSave
+
+    path = tmp_path / "n.safetensors"
+    net = NetInitialize(NetChain([LinearLayer(10)], input=64))
+    NetSave(net, path, metadata={"data": "digits", "vocabulary": "ab\ncd" * 30})
+    assert main(["evaluate", str(path), "--data", "mnist"]) == 2
+    assert "trained on --data digits" in capsys.readouterr().err
+    assert main(["info", str(path)]) == 0
+    meta_line = [
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("metadata")
+    ]
+    assert len(meta_line) == 1 and "vocabulary='ab\\ncd" in meta_line[0]
+
+
+def test_tour_into_an_existing_file_is_a_clean_error(tmp_path, capsys):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    assert main(["tour", "--out", str(f)]) == 2
+    assert "error" in capsys.readouterr().err
