@@ -43,8 +43,6 @@ what it does and how to do it"; Goodfellow, Bengio & Courville (2016), "Deep Lea
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from netchain import backend
@@ -75,11 +73,13 @@ _BLAS: Any = None
 def _serial_blas() -> Any:
     """A context in which BLAS runs on one thread (when threadpoolctl is installed).
 
-    The recurrent primitives compute inside it, forward and backward. Their per-step products
-    are small ((N, H) by (H, 4H)) and the others not large; a second BLAS thread gains little on
-    them, and whenever the other core is busy every multi-threaded product waits for it to be
-    scheduled. Measured on a shared two-core machine, one LSTM training step (128 units, T = 50,
-    batch 32): 10-25 ms on one thread against 33-85 ms on two.
+    The recurrent primitives run their time loops inside it, forward and backward. The
+    per-step products are small ((N, H) by (H, 4H)) and alternate with Numba kernels and
+    NumPy's tanh, so a second BLAS thread goes to sleep between them and each product waits for
+    it to wake (and, when the other core is busy, to be scheduled): on two cores one LSTM
+    training step (128 units, T = 50, batch 32) took twice as long with two threads in the
+    loops. The large products outside the loops (all steps' input projections, the weight
+    gradients) keep BLAS's threads.
     """
     global _BLAS
     if _BLAS is None:
@@ -92,17 +92,6 @@ def _serial_blas() -> Any:
     if not _BLAS or backend.name != "numpy":
         return contextlib.nullcontext()
     return _BLAS.limit(limits=1, user_api="blas")
-
-
-def _one_blas_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a primitive's forward with one BLAS thread (see :func:`_serial_blas`)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _serial_blas():
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def use_kernels(flag: bool) -> None:
@@ -435,7 +424,6 @@ def _weight_grads(
 # ----------------------------------------------------------------------------- LSTM
 
 
-@_one_blas_thread
 def lstm(
     x: Any,
     input_weights: Any,
@@ -496,15 +484,16 @@ def lstm(
     TC = xp.empty((T, N, H), dtype=dtype)
     tmp = xp.empty((N, G), dtype=dtype)
     ones = xp.ones(N, dtype=xp.uint8)
-    for t in range(T):
-        At = A[t]
-        m = _step_mask(masks, full, t, ones)
-        xp.matmul(Hs[t], WhT, out=tmp)
-        xp.add(At, tmp, out=At)
-        xp.tanh(At, out=At)
-        ops.lstm_gates(At, Cs[t], Cs[t + 1], m, H, one)
-        xp.tanh(Cs[t + 1], out=TC[t])
-        ops.lstm_hidden(At, TC[t], Hs[t], Hs[t + 1], m, H)
+    with _serial_blas():  # small products between kernels: one BLAS thread
+        for t in range(T):
+            At = A[t]
+            m = _step_mask(masks, full, t, ones)
+            xp.matmul(Hs[t], WhT, out=tmp)
+            xp.add(At, tmp, out=At)
+            xp.tanh(At, out=At)
+            ops.lstm_gates(At, Cs[t], Cs[t + 1], m, H, one)
+            xp.tanh(Cs[t + 1], out=TC[t])
+            ops.lstm_hidden(At, TC[t], Hs[t], Hs[t + 1], m, H)
     out, hT = _forward_results(Hs, masks, full)
     cT = Cs[T].copy()
     parents = _parents(x, Wi, Wh, b, h0, c0)
@@ -512,13 +501,14 @@ def lstm(
     def backward_all(gY: Any, ghT: Any, gcT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         dc = xp.zeros((N, H), dtype=dtype) if gcT is None else xp.array(gcT, dtype=dtype)
-        for t in range(T - 1, -1, -1):
-            m = _step_mask(masks, full, t, ones)
-            ops.lstm_backward(
-                A[t], TC[t], Cs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dc, m, H,
-                has_dy, one,
-            )  # fmt: skip
-            xp.matmul(A[t], Wh_d, out=dh_rec)
+        with _serial_blas():  # small products between kernels: one BLAS thread
+            for t in range(T - 1, -1, -1):
+                m = _step_mask(masks, full, t, ones)
+                ops.lstm_backward(
+                    A[t], TC[t], Cs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dc, m, H,
+                    has_dy, one,
+                )  # fmt: skip
+                xp.matmul(A[t], Wh_d, out=dh_rec)
         grads = _weight_grads(A2, A2, Xt2, Hs, x, Wi, Wh)
         if b is not None:
             grads.append(A2.sum(axis=0) if b.requires_grad else None)
@@ -534,7 +524,6 @@ def lstm(
 # ----------------------------------------------------------------------------- GRU
 
 
-@_one_blas_thread
 def gru(
     x: Any,
     input_weights: Any,
@@ -597,30 +586,32 @@ def gru(
     GHN = xp.empty((T, N, H), dtype=dtype)
     gh = xp.empty((N, G), dtype=dtype)
     ones = xp.ones(N, dtype=xp.uint8)
-    for t in range(T):
-        At = A[t]
-        m = _step_mask(masks, full, t, ones)
-        xp.matmul(Hs[t], WhT, out=gh)
-        rz = At[:, : 2 * H]
-        xp.add(rz, gh[:, : 2 * H], out=rz)
-        xp.tanh(rz, out=rz)
-        ops.gru_gates(At, gh, bhn, GHN[t], H, one)
-        cand = At[:, 2 * H :]
-        xp.tanh(cand, out=cand)
-        ops.gru_hidden(At, Hs[t], Hs[t + 1], m, H)
+    with _serial_blas():  # small products between kernels: one BLAS thread
+        for t in range(T):
+            At = A[t]
+            m = _step_mask(masks, full, t, ones)
+            xp.matmul(Hs[t], WhT, out=gh)
+            rz = At[:, : 2 * H]
+            xp.add(rz, gh[:, : 2 * H], out=rz)
+            xp.tanh(rz, out=rz)
+            ops.gru_gates(At, gh, bhn, GHN[t], H, one)
+            cand = At[:, 2 * H :]
+            xp.tanh(cand, out=cand)
+            ops.gru_hidden(At, Hs[t], Hs[t + 1], m, H)
     out, hT = _forward_results(Hs, masks, full)
     parents = _parents(x, Wi, Wh, bi, bh, h0)
 
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         DG = xp.empty((T, N, G), dtype=dtype)
-        for t in range(T - 1, -1, -1):
-            m = _step_mask(masks, full, t, ones)
-            ops.gru_backward(
-                A[t], GHN[t], Hs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, DG[t], m, H,
-                has_dy, one,
-            )  # fmt: skip
-            xp.matmul(DG[t], Wh_d, out=dh_rec)
+        with _serial_blas():  # small products between kernels: one BLAS thread
+            for t in range(T - 1, -1, -1):
+                m = _step_mask(masks, full, t, ones)
+                ops.gru_backward(
+                    A[t], GHN[t], Hs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, DG[t], m, H,
+                    has_dy, one,
+                )  # fmt: skip
+                xp.matmul(DG[t], Wh_d, out=dh_rec)
         DG2 = DG.reshape(T * N, G)
         grads = _weight_grads(A2, DG2, Xt2, Hs, x, Wi, Wh)
         if bi is not None:
@@ -637,7 +628,6 @@ def gru(
 # ----------------------------------------------------------------------------- basic RNN
 
 
-@_one_blas_thread
 def rnn(
     x: Any,
     input_weights: Any,
@@ -689,16 +679,17 @@ def rnn(
     Hs = xp.empty((T + 1, N, H), dtype=dtype)
     _initial(h0, Hs[0], dtype)
     tmp = xp.empty((N, H), dtype=dtype)
-    for t in range(T):
-        ht = Hs[t + 1]
-        xp.matmul(Hs[t], WhT, out=tmp)
-        xp.add(XW[t], tmp, out=ht)
-        if relu:
-            xp.maximum(ht, 0, out=ht)
-        else:
-            xp.tanh(ht, out=ht)
-        if t >= full:
-            ops.rnn_carry(Hs[t], ht, masks[t])
+    with _serial_blas():  # small products between kernels: one BLAS thread
+        for t in range(T):
+            ht = Hs[t + 1]
+            xp.matmul(Hs[t], WhT, out=tmp)
+            xp.add(XW[t], tmp, out=ht)
+            if relu:
+                xp.maximum(ht, 0, out=ht)
+            else:
+                xp.tanh(ht, out=ht)
+            if t >= full:
+                ops.rnn_carry(Hs[t], ht, masks[t])
     out, hT = _forward_results(Hs, masks, full)
     parents = _parents(x, Wi, Wh, b, h0)
     ones = xp.ones(N, dtype=xp.uint8)
@@ -706,13 +697,14 @@ def rnn(
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         dA = XW  # reused: the pre-activations are no longer needed
-        for t in range(T - 1, -1, -1):
-            m = _step_mask(masks, full, t, ones)
-            ops.rnn_backward(
-                Hs[t + 1], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dA[t], m, relu, has_dy,
-                one,
-            )  # fmt: skip
-            xp.matmul(dA[t], Wh_d, out=dh_rec)
+        with _serial_blas():  # small products between kernels: one BLAS thread
+            for t in range(T - 1, -1, -1):
+                m = _step_mask(masks, full, t, ones)
+                ops.rnn_backward(
+                    Hs[t + 1], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dA[t], m, relu, has_dy,
+                    one,
+                )  # fmt: skip
+                xp.matmul(dA[t], Wh_d, out=dh_rec)
         dA2 = dA.reshape(T * N, H)
         grads = _weight_grads(dA2, dA2, Xt2, Hs, x, Wi, Wh)
         if b is not None:
