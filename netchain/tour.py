@@ -501,7 +501,7 @@ def _step_backprop(r: _Recorder) -> None:
 
 def _step_digits(r: _Recorder) -> None:
     from netchain import NetChain, NetTrain
-    from netchain.cli import load_task
+    from netchain.datasets.tasks import load_task
     from netchain.models import MODELS
     from netchain.plot import ConfusionMatrixPlot, FeatureSpacePlot, NetPlot
 

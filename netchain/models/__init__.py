@@ -62,7 +62,7 @@ class ModelEntry:
     run : callable, optional
         For a model whose task is not classification (an autoencoder, a Boltzmann machine,
         frame prediction): ``run(args, task, options) -> exit status`` trains it on the task's
-        fixed split (``task`` from :func:`netchain.cli.load_task`, ``options`` the NetTrain
+        fixed split (``task`` from :func:`netchain.datasets.tasks.load_task`, ``options`` the NetTrain
         options after the command line's overrides), prints its own measure of quality and
         saves the result. Without it the tool trains a classifier and reports its accuracy.
     evaluate : callable, optional
