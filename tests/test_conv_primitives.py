@@ -24,7 +24,8 @@ TOL = 1e-6  # check_grad's relative error in float64 with eps = 1e-6
 
 @pytest.fixture(params=["batched", "one product"])
 def layout(request, monkeypatch):
-    """Run a test with both column layouts: per-example products and one product per batch."""
+    """Run a test with both column layouts: per-example products, and one product per batch
+    (the flat layout for stride 1, the channel-major one otherwise)."""
     monkeypatch.setattr(conv_module, "SMALL_PRODUCT", 1 << 40 if request.param == "batched" else 0)
     return request.param
 

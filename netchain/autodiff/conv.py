@@ -22,8 +22,13 @@ spreads over its threads. When the product for one example is small (below
 :data:`SMALL_PRODUCT` multiply-adds, which OpenBLAS computes on one thread anyway) the
 example-major layout ``(N, C, k.., O..)`` is used instead: one batched call computes the
 per-example products and no transposes of the input, output or gradients are needed.
-Large temporary buffers are kept for reuse between calls (fresh large arrays cost page
-faults at every training step).
+A stride-1 convolution with large products goes through a third, flat layout
+(:class:`_FlatGrid`): the padded batch as one (C, N F) matrix, in which every kernel offset is
+a constant shift, so that im2col and col2im move long contiguous runs (the per-row overhead of
+short image rows is what made them slow); the column gradients overwrite the columns once the
+weight gradient is formed, which keeps one large buffer fewer in the cache. Large temporary
+buffers are kept for reuse between calls (fresh large arrays cost page faults at every
+training step).
 
 Pooling works on the same strided views, reducing over the kernel offsets; max pooling records
 which offset of each window held the first maximum (in row-major order within the window), so
@@ -430,6 +435,154 @@ class _Grid:
         return out
 
 
+class _FlatGrid:
+    """The geometry of a stride-1 convolution on a flattened, channel-major padded batch.
+
+    The padded batch is stored as a (C, M + tail) matrix, M = N F and F the number of
+    positions of one padded example (row-major). A kernel offset then moves every position
+    by the same flat distance (its *shift*), so the column-buffer rows of one offset are one
+    long contiguous slice of each channel's row: im2col is a single copy and col2im one
+    addition per kernel offset, each over runs of M elements instead of one short image row
+    at a time (which is what makes them memory-bound rather than overhead-bound). Outputs are
+    computed at every padded position; those outside the output grid (the last
+    ``span - 1`` rows and columns of each example) are cut off, and their upstream
+    gradients are zero, so they add nothing to the input gradient. An output inside the
+    grid reads only positions of its own example.
+    """
+
+    def __init__(
+        self,
+        N: int,
+        spatial: tuple[int, ...],
+        out: tuple[int, ...],
+        kernel: tuple[int, ...],
+        dilation: tuple[int, ...],
+        pads: tuple[tuple[int, int], ...],
+        itemsize: int,
+    ) -> None:
+        self.N, self.spatial, self.out, self.kernel, self.pads = N, spatial, out, kernel, pads
+        self.padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))
+        strides = [math.prod(self.padded[i + 1 :]) for i in range(len(self.padded))]
+        self.step = tuple(dl * st for dl, st in zip(dilation, strides))  # flat step per axis
+        self.shifts = [
+            sum(o * s for o, s in zip(offs, self.step))
+            for offs in itertools.product(*(range(k) for k in kernel))
+        ]
+        self.M = N * math.prod(self.padded)
+        self.tail = self.shifts[-1]
+        self.itemsize = itemsize
+
+    def _inner(self, a: Any) -> Any:
+        """The (A, N, *unpadded) view of the input positions of an (A, M [+ tail]) matrix."""
+        grid = a[:, : self.M].reshape(a.shape[0], self.N, *self.padded)
+        inner = (slice(lo, lo + n) for n, (lo, _) in zip(self.spatial, self.pads))
+        return grid[(slice(None), slice(None), *inner)]
+
+    def _outer(self, a: Any) -> Any:
+        """The (A, N, *out) view of the output positions of an (A, M) matrix."""
+        grid = a[:, : self.M].reshape(a.shape[0], self.N, *self.padded)
+        return grid[(slice(None), slice(None), *(slice(0, o) for o in self.out))]
+
+    def flatten_input(self, x: Any) -> Any:
+        """(N, C, *S) -> the padded (C, M + tail) matrix (a scratch buffer)."""
+        flat = _scratch.zeros((x.shape[1], self.M + self.tail), x.dtype)
+        xp.copyto(self._inner(flat), x.swapaxes(0, 1))
+        return flat
+
+    def flatten_output(self, g: Any) -> Any:
+        """(N, n, *out) -> the (n, M) matrix, zero outside the output grid (a scratch buffer)."""
+        flat = _scratch.zeros((g.shape[1], self.M), g.dtype)
+        xp.copyto(self._outer(flat), g.swapaxes(0, 1))
+        return flat
+
+    def im2col(self, flat: Any) -> Any:
+        """The (C k.., M) column buffer of a (C, M + tail) matrix (a scratch buffer), rows in
+        (channel, kernel offset) order: one copy from a strided view."""
+        C = flat.shape[0]
+        cols = _scratch.take((C, *self.kernel, self.M), flat.dtype)
+        view = xp.lib.stride_tricks.as_strided(
+            flat,
+            cols.shape,
+            (flat.strides[0], *(s * self.itemsize for s in self.step), self.itemsize),
+            writeable=False,
+        )
+        xp.copyto(cols, view)
+        return cols.reshape(-1, self.M)
+
+    def col2im(self, cols: Any) -> Any:
+        """The adjoint of :meth:`im2col`: a (C, M + tail) matrix (a scratch buffer) with each
+        column value added into the position it came from, one addition per kernel offset."""
+        C = cols.shape[0] // len(self.shifts)
+        acc = _scratch.zeros((C, self.M + self.tail), cols.dtype)
+        slots = cols.reshape(C, len(self.shifts), self.M)
+        for p, shift in enumerate(self.shifts):
+            acc[:, shift : shift + self.M] += slots[:, p]
+        return acc
+
+    def output(self, flat: Any, biases: Any = None) -> Any:
+        """The (n, M) matrix -> a new contiguous (N, n, *out), plus biases (n,)."""
+        v = self._outer(flat).swapaxes(0, 1)
+        out = xp.empty(v.shape, dtype=flat.dtype)
+        xp.copyto(out, v)
+        if biases is not None:  # on the contiguous result: twice as fast as while copying
+            out += biases.reshape(-1, *(1,) * len(self.out))
+        return out
+
+    def input(self, flat: Any) -> Any:
+        """The (C, M + tail) matrix -> a new contiguous (N, C, *S)."""
+        return xp.ascontiguousarray(self._inner(flat).swapaxes(0, 1))
+
+
+def _convolution_flat(
+    x: Tensor,
+    w: Tensor,
+    b: Tensor | None,
+    grid: _FlatGrid,
+    groups: int,
+    recording: bool,
+) -> Tensor:
+    """Stride-1 convolution through :class:`_FlatGrid` (see :func:`convolution`)."""
+    X, Wt = x._data, w._data
+    n_out = Wt.shape[0]
+    og = n_out // groups
+    W3 = Wt.reshape(groups, og, -1)
+    K, M = W3.shape[2], grid.M
+    xflat = grid.flatten_input(X)
+    cols = grid.im2col(xflat).reshape(groups, K, M)
+    _scratch.give(xflat)
+    Yflat = _scratch.take((n_out, M), X.dtype)
+    for i in range(groups):
+        xp.matmul(W3[i], cols[i], out=Yflat[i * og : (i + 1) * og])
+    Y = grid.output(Yflat, None if b is None else b._data)
+    _scratch.give(Yflat)
+    if not recording:
+        _scratch.give(cols.base)
+
+    def backward(g: Any) -> tuple[Any, ...]:
+        gx = gw = gb = None
+        G = grid.flatten_output(g)  # (n, M)
+        if w.requires_grad:
+            gwt = xp.empty((groups, K, og), dtype=g.dtype)
+            for i in range(groups):
+                xp.matmul(cols[i], G[i * og : (i + 1) * og].T, out=gwt[i])
+            gw = xp.ascontiguousarray(gwt.swapaxes(1, 2)).reshape(Wt.shape)
+        if b is not None and b.requires_grad:
+            gb = G @ xp.ones(M, dtype=G.dtype)  # a BLAS product: faster than a sum
+        if x.requires_grad:
+            # the column gradients overwrite the columns, no longer needed (one large
+            # buffer fewer in the cache)
+            gcols = cols
+            for i in range(groups):
+                xp.matmul(W3[i].T, G[i * og : (i + 1) * og], out=gcols[i])
+            acc = grid.col2im(gcols.reshape(-1, M))
+            gx = grid.input(acc)
+            _scratch.give(acc)
+        _scratch.give(G, cols.base)
+        return _with_bias((gx, gw), gb, b)
+
+    return make_result(Y, _with_bias((x, w), b, b), backward, "convolution")
+
+
 # ---------------------------------------------------------------------- convolution
 
 
@@ -535,6 +688,9 @@ def convolution(
     # small per-example products: one product per example (a batched call, example-major
     # layout); large ones: one product per group for the whole batch (channel-major layout)
     batch_first = og * K * math.prod(out) <= SMALL_PRODUCT
+    if not batch_first and all(s == 1 for s in stride):
+        flat = _FlatGrid(N, tuple(S), out, kernel, dilation, pads, X.dtype.itemsize)
+        return _convolution_flat(x, w, b, flat, groups, recording)
     grid = _Grid(out, padded, kernel, stride, dilation, pads, batch_first)
     L = grid.positions
     M = N * L
