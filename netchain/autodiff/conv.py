@@ -51,6 +51,7 @@ import math
 import numbers
 from typing import Any
 
+from netchain import backend
 from netchain.autodiff.tensor import Tensor, as_tensor, is_grad_enabled, make_result
 from netchain.backend import xp
 
@@ -77,6 +78,28 @@ SMALL_PRODUCT = 1 << 19
 #: Without gradient recording, a convolution whose column buffer would exceed this many
 #: elements (64 MiB in float32) goes through the batch a chunk of examples at a time.
 MAX_COLUMNS = 1 << 24
+
+
+_K: Any = None
+
+
+def use_kernels(flag: bool) -> None:
+    """Switch the Numba col2im kernel on or off (off: NumPy strided additions; for tests)."""
+    global _K
+    _K = None if flag else False
+
+
+def _kernels() -> Any:
+    """The Numba col2im kernel on the NumPy backend, or False (NumPy strided additions)."""
+    global _K
+    if _K is None:
+        if backend.name != "numpy":  # pragma: no cover - GPU backends
+            _K = False
+        else:
+            from netchain.autodiff import _conv_kernels
+
+            _K = _conv_kernels
+    return _K
 
 
 # ---------------------------------------------------------------------- argument handling
@@ -370,6 +393,28 @@ class _Grid:
         )
         return a[(slice(None), slice(None), *index)]
 
+    def _numba_args(self, a_shape: tuple[int, ...]) -> tuple[Any, ...]:
+        """The geometry as the Numba kernels take it: 1-D as 2-D with a unit height."""
+        N, C, *unpadded = a_shape
+        if self.d == 1:
+            return (
+                (N, C, 1, unpadded[0]),
+                (1, self.kernel[0]),
+                (1, self.small[0]),
+                *(1, self.stride[0], 1, self.dilation[0], 0, self.pads[0][0]),
+                not self.batch_first,
+            )
+        return (
+            (N, C, *unpadded),
+            self.kernel,
+            self.small,
+            *self.stride,
+            *self.dilation,
+            self.pads[0][0],
+            self.pads[1][0],
+            not self.batch_first,
+        )
+
     def im2col(self, a: Any) -> Any:
         """The column buffer of ``a`` (N, C, *unpadded), in this grid's layout: one copy
         from the strided window view (no loop over examples or positions)."""
@@ -388,8 +433,17 @@ class _Grid:
 
     def col2im(self, cols: Any) -> Any:
         """The adjoint of :meth:`im2col`: a new (N, C, *unpadded) array, each column value
-        added into the input position it came from (one strided addition over all
-        examples, channels and positions per kernel offset), the padding cut off."""
+        added into the input position it came from, the padding cut off: one pass of a Numba
+        loop in 1-D and 2-D, else one strided addition over all examples, channels and
+        positions per kernel offset."""
+        k = _kernels() if self.d <= 2 else False
+        if k:
+            N, C = cols.shape[:2] if self.batch_first else (cols.shape[1 + self.d], cols.shape[0])
+            unpadded = tuple(n - lo - hi for n, (lo, hi) in zip(self.large, self.pads))
+            out = xp.zeros((N, C, *unpadded), dtype=cols.dtype)
+            flat = xp.ascontiguousarray(cols).reshape(-1)
+            k.col2im(flat, out.reshape(-1), *self._numba_args(out.shape))
+            return out
         # accumulate in the buffer's own (A, B) axis order so that the additions read it
         # in order; swap to (N, C) at the end
         A, B = cols.shape[:2] if self.batch_first else (cols.shape[0], cols.shape[1 + self.d])
