@@ -44,6 +44,16 @@ def training_options(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     return options
 
 
+def checkpoint_options(args: argparse.Namespace) -> dict[str, Any]:
+    """NetTrain's checkpoint options from --checkpoint and --resume."""
+    options: dict[str, Any] = {}
+    if args.checkpoint:
+        options["training_progress_checkpointing"] = ("Directory", args.checkpoint)
+    if args.resume:
+        options["resume_from"] = args.resume
+    return options
+
+
 def check_train_arguments(args: argparse.Namespace) -> None:
     """Everything about the command line that can be wrong, checked before any data is read or
     any training time spent: the numbers, the options that go with another data set, and
@@ -69,6 +79,12 @@ def check_train_arguments(args: argparse.Namespace) -> None:
         raise ValueError(f"--images and --labels go with --data mnist, not --data {args.data}")
     args.out = str(args.out or f"{args.data}-{args.net}.safetensors")
     writable_destination(args.out, "--out")
+    if args.checkpoint:
+        from netchain.train.checkpoint import checkpointing
+
+        checkpointing(("Directory", args.checkpoint))
+    if args.resume and not Path(args.resume).exists():
+        raise ValueError(f"--resume: no such checkpoint file or folder: {args.resume!r}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -80,6 +96,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--net {args.net} trains on --data {' or '.join(entry.data)}, not {args.data!r}"
         )
+    if entry.run is not None and (args.checkpoint or args.resume):
+        raise ValueError(
+            f"--checkpoint and --resume work with the classifiers and the text model, not with "
+            f"--net {args.net} (it trains in stages of its own)"
+        )
     check_train_arguments(args)
     if args.data == "text":
         return _train_text(args, entry)
@@ -87,6 +108,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = training_options(args, entry)
     if entry.run is not None:  # not a classifier: the model reports its own measure
         return entry.run(args, task, options)
+    options.update(checkpoint_options(args))
     net = entry.build(task.X_train.shape[1:], task.labels)
     print(f"data: {task.description}")
     print(
@@ -139,6 +161,7 @@ def _train_text(args: argparse.Namespace, entry: Any) -> int:
         options["batch_size"] = args.batch_size
     if args.learning_rate is not None:
         options["learning_rate"] = args.learning_rate
+    options.update(checkpoint_options(args))
     net = entry.build((rnn.TEXT_STEPS,), task.vocabulary)
     print(f"data: {task.description}")
     print(f"      {len(X)} training windows of {rnn.TEXT_STEPS} characters")
@@ -283,6 +306,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1234, help="random seed (default: 1234)")
     p.add_argument("--out", help="where to save the net (default: DATA-NET.safetensors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="save a checkpoint after every round in DIR (created if its parent exists)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="PATH",
+        help="go on from a checkpoint (a file, or the latest in a folder) written with "
+        "--checkpoint and the same options; the result equals an uninterrupted run",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(

@@ -6,9 +6,12 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from netchain import NetLoad
 from netchain.cli import main
+from netchain.nets import leaf_layers
 
 
 def _accuracy(text: str) -> float:
@@ -27,6 +30,26 @@ def test_main_job_trains_on_digits_saves_and_evaluates(tmp_path, capsys):
     assert main(["info", str(out)]) == 0
     info = capsys.readouterr().out
     assert "SoftmaxLayer" in info and "9610 parameters" in info and "data=digits" in info
+
+
+def test_train_resumes_from_a_checkpoint_to_the_same_net(tmp_path, capsys):
+    whole, part = tmp_path / "whole.safetensors", tmp_path / "part.safetensors"
+    ck = tmp_path / "ck"
+    assert (
+        main(["train", "--quiet", "--rounds", "4", "--out", str(whole), "--checkpoint", str(ck)])
+        == 0
+    )
+    first = capsys.readouterr().out
+    for k in (3, 4):  # as if the run had been stopped after round 2
+        (ck / f"checkpoint-round-0000{k}.safetensors").unlink()
+    argv = ["train", "--quiet", "--rounds", "4", "--out", str(part), "--resume", str(ck)]
+    assert main(argv) == 0
+    assert _accuracy(capsys.readouterr().out) == _accuracy(first)
+    a, b = (leaf_layers(NetLoad(p)) for p in (whole, part))
+    for (_, la), (_, lb) in zip(a, b, strict=True):
+        for name, arr in la.arrays.items():
+            if arr is not None:
+                assert np.array_equal(arr, lb.arrays[name]), name
 
 
 @pytest.mark.slow
@@ -84,6 +107,9 @@ def test_help_on_every_subcommand(command):
         (["--images", "x.idx"], "--images and --labels go with --data mnist"),
         (["--out", "{tmp}"], "is a folder"),
         (["--out", "{tmp}/missing/net.safetensors"], "does not exist"),
+        (["--checkpoint", "{tmp}/missing/ck"], "does not exist"),
+        (["--resume", "{tmp}/nothing"], "no such checkpoint"),
+        (["--net", "rbm", "--data", "mnist", "--checkpoint", "{tmp}"], "--checkpoint and --resume"),
     ],
 )
 def test_train_checks_its_arguments_before_any_work(argv, message, tmp_path, capsys):

@@ -27,16 +27,23 @@ from netchain.nets.chain import NetChain, leaf_layers
 from netchain.nets.decoders import NetDecoder
 
 __all__ = [
+    "EXTRA_PREFIX",
     "NetLoad",
     "NetSave",
+    "decode_net",
+    "encode_net",
     "layer_from_json",
     "layer_to_json",
+    "read_net_file",
     "writable_destination",
     "write_atomically",
 ]
 
 FORMAT = "netchain-net"
 VERSION = 1
+
+#: Arrays whose keys start with this are not the net's (a checkpoint's training state).
+EXTRA_PREFIX = "netchain.training:"
 
 #: Container types and how to rebuild them from JSON; other modules may add theirs.
 CONTAINERS: dict[str, Any] = {}
@@ -186,8 +193,28 @@ def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None
             f"NetSave: the net has uninitialized arrays: {missing[:3]}; train or initialize it first"
         )
     dest = writable_destination(path, "NetSave")
+    write_atomically(dest, encode_net(net, "NetSave", metadata))
+    return dest
+
+
+def encode_net(
+    net: NetChain,
+    who: str,
+    metadata: dict | None = None,
+    extra_header: dict[str, str] | None = None,
+    extra_arrays: dict[str, Any] | None = None,
+) -> bytes:
+    """The bytes of a saved net (what :func:`NetSave` writes), optionally with more header
+    entries and arrays (a training checkpoint's state: keys starting with
+    :data:`EXTRA_PREFIX`, which :func:`NetLoad` leaves aside).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For metadata that is not a JSON-compatible dict, naming ``who``.
+    """
     if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"NetSave: metadata must be a dict, got {type(metadata).__name__}")
+        raise TypeError(f"{who}: metadata must be a dict, got {type(metadata).__name__}")
     description = {"format": FORMAT, "version": VERSION, "net": layer_to_json(net)}
     try:
         header = {"netchain": json.dumps(description, allow_nan=False)}
@@ -195,17 +222,20 @@ def NetSave(net: NetChain, path: str | os.PathLike, metadata: dict | None = None
             header["netchain.metadata"] = json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"NetSave: metadata must be JSON-compatible (no NaN or infinity): {exc}"
+            f"{who}: metadata must be JSON-compatible (no NaN or infinity): {exc}"
         ) from None
+    header.update(extra_header or {})
     tensors = {}
     for lpath, layer in leaf_layers(net):
         for name, arr in layer.arrays.items():
             if arr is not None:
                 tensors[_array_key(lpath, name)] = np.ascontiguousarray(backend.to_numpy(arr))
+    for key, arr in (extra_arrays or {}).items():
+        assert key.startswith(EXTRA_PREFIX)
+        tensors[key] = np.ascontiguousarray(backend.to_numpy(arr))
     from safetensors.numpy import save
 
-    write_atomically(dest, save(tensors, metadata=header))
-    return dest
+    return save(tensors, metadata=header)
 
 
 def NetLoad(path: str | os.PathLike, prop: str | None = None) -> Any:
@@ -227,9 +257,24 @@ def NetLoad(path: str | os.PathLike, prop: str | None = None) -> Any:
     """
     if prop not in (None, "Metadata"):
         raise ValueError(f"NetLoad: prop must be None or 'Metadata', got {prop!r}")
+    header, arrays = read_net_file(path, "NetLoad")
+    if prop == "Metadata":
+        return header["netchain.metadata"]
+    return decode_net(header, arrays, path, "NetLoad")
+
+
+def read_net_file(path: Any, who: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header (``"netchain"``: the description, ``"netchain.metadata"``: the user's
+    dict, other entries as strings) and all arrays of a saved net.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`NetLoad`, naming ``who``.
+    """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"NetLoad: no such file: {str(p)!r}")
+        raise FileNotFoundError(f"{who}: no such file: {str(p)!r}")
     from safetensors import safe_open
 
     try:
@@ -238,29 +283,44 @@ def NetLoad(path: str | os.PathLike, prop: str | None = None) -> Any:
             keys = list(fh.keys())
             arrays = {k: fh.get_tensor(k) for k in keys}
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise ValueError(f"NetLoad: {str(p)!r} is not a saved netchain net ({exc})") from None
+        raise ValueError(f"{who}: {str(p)!r} is not a saved netchain net ({exc})") from None
     if "netchain" not in header:
         raise ValueError(
-            f"NetLoad: {str(p)!r} is a safetensors file but not a saved netchain net "
+            f"{who}: {str(p)!r} is a safetensors file but not a saved netchain net "
             "(no netchain description in its header)"
         )
     try:
         description = json.loads(header["netchain"])
         user = json.loads(header.get("netchain.metadata", "{}"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"NetLoad: damaged net description in {str(p)!r}: {exc}") from None
+        raise ValueError(f"{who}: damaged net description in {str(p)!r}: {exc}") from None
     if not isinstance(description, dict) or description.get("format") != FORMAT:
-        raise ValueError(f"NetLoad: {str(p)!r} is not a saved netchain net")
+        raise ValueError(f"{who}: {str(p)!r} is not a saved netchain net")
     version = description.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"NetLoad: damaged net description in {str(p)!r}: version {version!r}")
+        raise ValueError(f"{who}: damaged net description in {str(p)!r}: version {version!r}")
     if version > VERSION:
         raise ValueError(
-            f"NetLoad: {str(p)!r} was saved by a newer netchain (format version "
+            f"{who}: {str(p)!r} was saved by a newer netchain (format version "
             f"{version}; this one reads up to {VERSION})"
         )
-    if prop == "Metadata":
-        return user if isinstance(user, dict) else {}
+    header = dict(header)
+    header["netchain"] = description
+    header["netchain.metadata"] = user if isinstance(user, dict) else {}
+    return header, arrays
+
+
+def decode_net(header: dict[str, Any], arrays: dict[str, Any], path: Any, who: str) -> Any:
+    """The net of :func:`read_net_file`'s header and arrays (arrays whose keys start with
+    :data:`EXTRA_PREFIX` left aside).
+
+    Raises
+    ------
+    ValueError
+        For a description that does not describe a net or arrays that do not fit.
+    """
+    p = Path(path)
+    description = header["netchain"]
     try:
         net = layer_from_json(description["net"])
         used = set()
@@ -270,16 +330,16 @@ def NetLoad(path: str | os.PathLike, prop: str | None = None) -> Any:
                     continue
                 key = _array_key(lpath, name)
                 if key not in arrays:
-                    raise ValueError(f"NetLoad: {str(p)!r} lacks the array {key!r}")
+                    raise ValueError(f"{who}: {str(p)!r} lacks the array {key!r}")
                 layer.set_array(name, arrays[key])
                 used.add(key)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         # a description that parses as JSON but does not describe a net
         raise ValueError(
-            f"NetLoad: damaged net description in {str(p)!r} ({type(exc).__name__}: {exc})"
+            f"{who}: damaged net description in {str(p)!r} ({type(exc).__name__}: {exc})"
         ) from None
-    extra = set(arrays) - used
+    extra = {k for k in set(arrays) - used if not k.startswith(EXTRA_PREFIX)}
     if extra:
-        raise ValueError(f"NetLoad: {str(p)!r} has arrays no layer uses: {sorted(extra)[:3]}")
-    net.bind(list(net.input_shapes), "NetLoad")
+        raise ValueError(f"{who}: {str(p)!r} has arrays no layer uses: {sorted(extra)[:3]}")
+    net.bind(list(net.input_shapes), who)
     return net

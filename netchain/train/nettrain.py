@@ -27,6 +27,13 @@ from netchain.layers import (
 )
 from netchain.nets import NetChain, NetDecoder, NetGraph, NetInitialize, PortData, leaf_layers
 from netchain.nets.chain import shape_fits
+from netchain.train.checkpoint import (
+    CheckpointState,
+    checkpointing,
+    fingerprint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from netchain.train.data import parse_data
 from netchain.train.optimizers import Optimizer, make_optimizer
 
@@ -472,6 +479,24 @@ def _stopping(spec: Any) -> tuple[int, float, str] | None:
 PROPS = ("TrainedNet", "All", *(k for k in NetTrainResults.PROPERTIES if k != "TrainedNet"))
 
 
+def _check_resume(saved: CheckpointState, fingerprints: dict[str, str], path: Any) -> None:
+    """Refuse a resume whose net, data or options differ from the run that wrote the
+    checkpoint (the result could not equal an uninterrupted run)."""
+    what = {
+        "net": "another net (layers or shapes)",
+        "data": "other data (training or validation arrays, or their split)",
+        "options": "other options (batch size, method and its settings, learning rate and "
+        "schedule, loss, stopping criterion or precision)",
+    }
+    theirs = saved.state.get("fingerprints") or {}
+    for key, text in what.items():
+        if theirs.get(key) != fingerprints[key]:
+            raise ValueError(
+                f"resume_from: the checkpoint {str(path)!r} was written by a run with {text} "
+                "than this call; resume with the same net, data and options"
+            )
+
+
 def _reporter(spec: Any, total: int) -> Any:
     if spec is None or spec == "None":
         return None
@@ -505,6 +530,8 @@ def NetTrain(
     validation_set: Any = None,
     training_stopping_criterion: Any = None,
     training_progress_reporting: Any = "ProgressBar",
+    training_progress_checkpointing: Any = None,
+    resume_from: Any = None,
     time_goal: float | None = None,
     random_seed: Any = 1234,
     working_precision: Any = None,
@@ -554,8 +581,20 @@ def NetTrain(
     training_progress_reporting : "ProgressBar", None or callable, default "ProgressBar"
         A tqdm bar with the round, loss and validation loss; None is silent; a callable gets a
         dict each round.
+    training_progress_checkpointing : path, ("File", path) or ("Directory", path), optional
+        After every round, save a checkpoint atomically: the net (``NetLoad`` opens it) with
+        the loop's state (optimiser moments, random generator, losses, counters). "File"
+        replaces one file each round; "Directory" (created if its parent exists) keeps one
+        ``checkpoint-round-NNNNN.safetensors`` per round.
+    resume_from : path, optional
+        A checkpoint file, or a folder of them (the latest is taken): training goes on from
+        the round after it. With the same net, data and options as the run that wrote it,
+        the result equals that of an uninterrupted run, bit for bit; other data, another net
+        or other options (batch size, method and its settings, learning rate and schedule,
+        loss, stopping criterion, precision) raise a ValueError. ``max_training_rounds``
+        may differ (to train further). A checkpoint of a finished run returns its net.
     time_goal : float, optional
-        Stop after this many seconds.
+        Stop after this many seconds (counting the time before a resume).
     random_seed : int or numpy.random.Generator, default 1234
         The same seed gives the same trained net, bit for bit, on one machine.
     working_precision : {"Real32", "Real64"}, optional
@@ -608,6 +647,8 @@ def NetTrain(
         )
     if working_precision is not None:
         backend.precision_dtype(working_precision)
+    ckpt = checkpointing(training_progress_checkpointing)
+    resumed = None if resume_from is None else read_checkpoint(resume_from)
     rng = backend.rng(random_seed)
     init_rng, split_rng, train_rng = rng.spawn(3)
 
@@ -667,6 +708,26 @@ def NetTrain(
             trained.decoders.setdefault(p, NetDecoder("Scalar"))
     elif scalar and trained.decoder is None:
         trained.decoder = NetDecoder("Scalar")
+    fingerprints = None
+    if ckpt is not None or resumed is not None:
+        options = {
+            "batch_size": batch_size,
+            "optimizer": optimizer.settings(),
+            "learning_rate": float(learning_rate),
+            "schedule": learning_rate_schedule
+            if learning_rate_schedule is None or isinstance(learning_rate_schedule, str)
+            else "a function",
+            "stopping": stopping,
+            "loss": objective.name,
+            "precision": str(dtype),
+        }
+        fingerprints = fingerprint(trained, (X, T, Xv, Tv), options)
+    if resumed is not None:
+        _check_resume(resumed, fingerprints, resume_from)
+        for path, layer in leaf_layers(trained):
+            for name, arr in resumed.net_arrays.get(path, {}).items():
+                if arr is not None and name not in layer.disabled:
+                    layer.arrays[name] = xp.asarray(arr, dtype=layer.arrays[name].dtype).copy()
 
     # ---- the loop
     n = len(X)
@@ -682,15 +743,44 @@ def NetTrain(
         learning_rate=float(learning_rate),
         batch_size=batch_size,
     )
-    reporter = _reporter(training_progress_reporting, rounds)
     best_val, best_watch, best_arrays, since_best = math.inf, math.inf, None, 0
-    start = time.perf_counter()
-    step = 0
+    step = r0 = 0
+    before = 0.0  # seconds spent before a resume
     stop_reason = "MaxTrainingRounds"
+    if resumed is not None:
+        st = resumed.state
+        trainer.optimizer.load_state_arrays(
+            trainer.params, st["optimizer_steps"], resumed.optimizer
+        )
+        train_rng.bit_generator.state = st["random_state"]
+        results.round_losses = list(st["round_losses"])
+        results.validation_losses = list(st["validation_losses"])
+        results.rounds = r0 = st["rounds"]
+        results.batches = step = st["batches"]
+        results.best_round = st["best_round"]
+        best_val, best_watch, since_best = (
+            st["best_validation_loss"],
+            st["best_watched"],
+            st["since_best"],
+        )
+        best_arrays = None if resumed.best is None else [xp.asarray(a) for a in resumed.best]
+        before = st["elapsed"]
+        done = st["stop_reason"]  # why the run that wrote it stopped, if it had
+        if (
+            done == "StoppingCriterion"
+            or done == "NonFiniteLoss"
+            or (done == "MaxTrainingRounds" and r0 >= rounds)
+            or (done == "TimeGoal" and time_goal is not None and before >= time_goal)
+        ):
+            stop_reason, r0 = done, rounds
+    reporter = _reporter(training_progress_reporting, rounds)
+    if reporter is not None and hasattr(reporter, "update") and r0:
+        reporter.update(min(r0, rounds))
+    start = time.perf_counter() - before
     # overflow in a diverging run is reported once, below, as a non-finite loss
     with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            for r in range(rounds):
+            for r in range(r0, rounds):
                 order = train_rng.permutation(n)
                 total = 0.0
                 for b in range(per_round):
@@ -730,6 +820,36 @@ def NetTrain(
                     else:
                         since_best += 1
                 elapsed = time.perf_counter() - start
+                finished = None
+                if stopping is not None and since_best >= patience:
+                    finished = "StoppingCriterion"
+                elif time_goal is not None and elapsed >= time_goal:
+                    finished = "TimeGoal"
+                elif r + 1 == rounds:
+                    finished = "MaxTrainingRounds"
+                if ckpt is not None:
+                    state = {
+                        "rounds": results.rounds,
+                        "batches": results.batches,
+                        "round_losses": results.round_losses,
+                        "validation_losses": results.validation_losses,
+                        "best_round": results.best_round,
+                        "best_validation_loss": best_val,
+                        "best_watched": best_watch,
+                        "since_best": since_best,
+                        "optimizer_steps": trainer.optimizer.t,
+                        "random_state": train_rng.bit_generator.state,
+                        "elapsed": time.perf_counter() - start,
+                        "stop_reason": finished,
+                        "fingerprints": fingerprints,
+                    }
+                    write_checkpoint(
+                        ckpt.destination(r + 1),
+                        trained,
+                        state,
+                        trainer.optimizer.state_arrays(trainer.params),
+                        best_arrays,
+                    )
                 if reporter is not None:
                     info = {
                         "round": r + 1,
@@ -747,11 +867,8 @@ def NetTrain(
                             post["val"] = f"{val:.4g}"
                         reporter.set_postfix(post, refresh=False)
                         reporter.update(1)
-                if stopping is not None and since_best >= patience:
-                    stop_reason = "StoppingCriterion"
-                    break
-                if time_goal is not None and elapsed >= time_goal:
-                    stop_reason = "TimeGoal"
+                if finished is not None:
+                    stop_reason = finished
                     break
         finally:
             if reporter is not None and hasattr(reporter, "close"):

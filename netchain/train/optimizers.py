@@ -115,6 +115,65 @@ class Optimizer:
                 p._data.reshape(-1)[...] = b
                 p.bump_version()
 
+    def settings(self) -> dict[str, Any]:
+        """The method's name and hyperparameters (what a checkpoint's fingerprint covers)."""
+        numbers_ = {
+            k: v
+            for k, v in vars(self).items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k != "t"
+        }
+        return {"name": self.name, **numbers_}
+
+    def state_arrays(self, params: list[Tensor]) -> dict[str, Any]:
+        """The optimiser's state as named arrays (for a checkpoint): for the i-th parameter,
+        ``"i/k"`` its k-th slot (momenta, moving averages) and ``"i/backup"`` its values
+        before the last update. The step count is :attr:`t`."""
+        arrays: dict[str, Any] = {}
+        for i, p in enumerate(params):
+            for k, slot in enumerate(self.state.get(id(p), [])):
+                arrays[f"{i}/{k}"] = slot
+            if id(p) in self.backups:
+                arrays[f"{i}/backup"] = self.backups[id(p)]
+        return arrays
+
+    def load_state_arrays(self, params: list[Tensor], t: int, arrays: dict[str, Any]) -> None:
+        """Put back a state from :meth:`state_arrays` (copies of the arrays).
+
+        Raises
+        ------
+        ValueError
+            If an array does not fit its parameter (size or dtype) or a name is unknown.
+        """
+        state: dict[int, list[Any]] = {}
+        backups: dict[int, Any] = {}
+        known = set()
+        for i, p in enumerate(params):
+            want = (p._data.size, p._data.dtype)
+            slots = []
+            while f"{i}/{len(slots)}" in arrays:
+                slots.append(arrays[f"{i}/{len(slots)}"])
+            backup = arrays.get(f"{i}/backup")
+            for name, a in [
+                *((f"{i}/{k}", a) for k, a in enumerate(slots)),
+                (f"{i}/backup", backup),
+            ]:
+                if a is None:
+                    continue
+                known.add(name)
+                if (a.size, a.dtype) != want or a.ndim != 1:
+                    raise ValueError(
+                        f"optimizer state {name!r}: expected a vector of {want[0]} {want[1]} "
+                        f"values for parameter {i}, got shape {a.shape} and dtype {a.dtype}"
+                    )
+            if slots:
+                state[id(p)] = [xp.array(a, copy=True) for a in slots]
+            if backup is not None:
+                backups[id(p)] = xp.array(backup, copy=True)
+        unknown = set(arrays) - known
+        if unknown:
+            raise ValueError(f"optimizer state has arrays for no parameter: {sorted(unknown)[:3]}")
+        self.state, self.backups, self.t = state, backups, int(t)
+
     def _update(self, p: Tensor, w: Any, g: Any, lr: float, scale: float) -> None:
         raise NotImplementedError
 

@@ -1,0 +1,242 @@
+"""Training checkpoints: the net and everything NetTrain needs to go on from it.
+
+A checkpoint is a saved net (:func:`netchain.nets.NetSave`'s format, so ``NetLoad`` opens it
+as the net at the end of that round, as a Wolfram checkpoint opens as a net) with two more
+things in the same safetensors file: under the header key ``"netchain.training"`` the loop's
+state as JSON (rounds and batches done, the loss lists, the random generator's state, the
+optimiser's step count, the early-stopping counters, the elapsed time, fingerprints of the
+data, the net and the options), and arrays whose keys start with
+:data:`netchain.nets.io.EXTRA_PREFIX` (the optimiser's moment estimates and the best net's
+arrays so far). Files are written atomically (:func:`netchain.nets.io.write_atomically`):
+an interrupted write leaves the previous checkpoint as it was.
+
+Resuming (``NetTrain(..., resume_from=path)``) with the same data and options continues the
+loop at the next round with the same generator, optimiser and counters, so the final net
+equals that of an uninterrupted run bit for bit (on one machine). The fingerprints make a
+resume with other data, another net or other options a clear error instead of a silently
+different run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netchain import backend
+from netchain.nets import PortData, leaf_layers
+from netchain.nets.io import (
+    EXTRA_PREFIX,
+    decode_net,
+    encode_net,
+    layer_to_json,
+    read_net_file,
+    writable_destination,
+    write_atomically,
+)
+
+__all__ = ["Checkpointing", "CheckpointState", "checkpointing", "fingerprint", "read_checkpoint"]
+
+FORMAT = "netchain-checkpoint"
+VERSION = 1
+HEADER_KEY = "netchain.training"
+FILE_PATTERN = re.compile(r"^checkpoint-round-(\d+)\.safetensors$")
+
+
+@dataclass
+class Checkpointing:
+    """Where checkpoints go: one file replaced every round ("File") or one file per round
+    in a folder ("Directory", named ``checkpoint-round-NNNNN.safetensors``)."""
+
+    kind: str
+    path: Path
+
+    def destination(self, round_number: int) -> Path:
+        """The file for the checkpoint after round ``round_number`` (from 1)."""
+        if self.kind == "File":
+            return self.path
+        return self.path / f"checkpoint-round-{round_number:05d}.safetensors"
+
+
+def checkpointing(spec: Any) -> Checkpointing | None:
+    """Parse NetTrain's ``training_progress_checkpointing`` option, checking the destination
+    before any work.
+
+    Parameters
+    ----------
+    spec : None, str or path-like, ("File", path) or ("Directory", path)
+        A bare path means ("File", path). A "Directory" is created if its parent exists.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For another form, a missing or read-only folder, or a folder given as a file.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, str | os.PathLike):
+        spec = ("File", spec)
+    if not (isinstance(spec, tuple | list) and len(spec) == 2 and spec[0] in ("File", "Directory")):
+        raise ValueError(
+            "training_progress_checkpointing must be a path, ('File', path) or "
+            f"('Directory', path), got {spec!r}"
+        )
+    kind, path = spec
+    if not isinstance(path, str | os.PathLike) or str(path) == "":
+        raise TypeError(
+            f"training_progress_checkpointing: the path must be a non-empty str or path-like, "
+            f"got {path!r}"
+        )
+    who = "training_progress_checkpointing"
+    dest = Path(os.path.realpath(path))
+    if kind == "File":
+        return Checkpointing("File", writable_destination(path, who))
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{who}: {str(path)!r} is a file; give a folder for 'Directory'")
+    folder = dest if dest.is_dir() else dest.parent
+    if not folder.is_dir():
+        raise ValueError(f"{who}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{who}: folder {str(folder)!r} is not writable")
+    return Checkpointing("Directory", dest)
+
+
+def _digest_into(h: Any, obj: Any) -> None:
+    if obj is None:
+        h.update(b"none")
+    elif isinstance(obj, PortData):
+        for key in sorted(obj.keys()):
+            h.update(key.encode())
+            _digest_into(h, obj[key])
+    else:
+        a = np.ascontiguousarray(backend.to_numpy(obj))
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.view(np.uint8).reshape(-1) if a.dtype != object else repr(a).encode())
+
+
+def fingerprint(net: Any, data: tuple[Any, ...], options: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 digests of the net's description (without arrays), of the training and
+    validation arrays as NetTrain uses them, and of the options that shape the run."""
+    digests = {}
+    h = hashlib.sha256()
+    h.update(json.dumps(layer_to_json(net), sort_keys=True).encode())
+    digests["net"] = h.hexdigest()
+    h = hashlib.sha256()
+    for part in data:
+        _digest_into(h, part)
+    digests["data"] = h.hexdigest()
+    h = hashlib.sha256()
+    h.update(json.dumps(options, sort_keys=True, default=repr).encode())
+    digests["options"] = h.hexdigest()
+    return digests
+
+
+@dataclass
+class CheckpointState:
+    """What a checkpoint holds besides the net's arrays (see the module notes)."""
+
+    state: dict[str, Any]
+    net_arrays: dict[tuple[Any, ...], dict[str, Any]]
+    optimizer: dict[str, Any]
+    best: list[Any] | None
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def write_checkpoint(
+    dest: Path,
+    net: Any,
+    state: dict[str, Any],
+    optimizer_arrays: dict[str, Any],
+    best: list[Any] | None,
+) -> None:
+    """Write one checkpoint atomically (creating a "Directory" folder on first use)."""
+    state = {
+        "format": FORMAT,
+        "version": VERSION,
+        **state,
+        "best_validation_loss": _finite_or_none(state["best_validation_loss"]),
+        "best_watched": _finite_or_none(state["best_watched"]),
+        "has_best": best is not None,
+    }
+    extra = {f"{EXTRA_PREFIX}optimizer/{k}": a for k, a in optimizer_arrays.items()}
+    for i, a in enumerate(best or []):
+        extra[f"{EXTRA_PREFIX}best/{i}"] = a
+    blob = encode_net(
+        net,
+        "training_progress_checkpointing",
+        extra_header={HEADER_KEY: json.dumps(state, allow_nan=False)},
+        extra_arrays=extra,
+    )
+    dest.parent.mkdir(exist_ok=True)
+    write_atomically(dest, blob)
+
+
+def _latest(folder: Path) -> Path:
+    rounds = [
+        (int(m.group(1)), f)
+        for f in folder.iterdir()
+        if (m := FILE_PATTERN.match(f.name)) is not None and f.is_file()
+    ]
+    if not rounds:
+        raise ValueError(f"resume_from: the folder {str(folder)!r} holds no checkpoint")
+    return max(rounds)[1]
+
+
+def read_checkpoint(path: Any) -> CheckpointState:
+    """Read a checkpoint file, or the latest one in a folder of checkpoints.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file or folder.
+    ValueError
+        If it is not a checkpoint: not a saved net, a saved net without training state (a
+        plain ``NetSave`` file), or a damaged or newer state.
+    """
+    if not isinstance(path, str | os.PathLike) or str(path) == "":
+        raise TypeError(f"resume_from must be a non-empty str or path-like, got {path!r}")
+    p = Path(path)
+    if p.is_dir():
+        p = _latest(p)
+    header, arrays = read_net_file(p, "resume_from")
+    if HEADER_KEY not in header:
+        raise ValueError(
+            f"resume_from: {str(p)!r} is a saved net but not a training checkpoint (it has no "
+            "training state; write checkpoints with training_progress_checkpointing)"
+        )
+    try:
+        state = json.loads(header[HEADER_KEY])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"resume_from: damaged training state in {str(p)!r}: {exc}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"resume_from: damaged training state in {str(p)!r}")
+    if not isinstance(state.get("version"), int) or state["version"] > VERSION:
+        raise ValueError(
+            f"resume_from: {str(p)!r} was written by a newer netchain (checkpoint version "
+            f"{state.get('version')!r}; this one reads up to {VERSION})"
+        )
+    net = decode_net(header, arrays, p, "resume_from")
+
+    net_arrays = {path_: dict(layer.arrays) for path_, layer in leaf_layers(net)}
+    opt_prefix, best_prefix = f"{EXTRA_PREFIX}optimizer/", f"{EXTRA_PREFIX}best/"
+    optimizer = {k[len(opt_prefix) :]: a for k, a in arrays.items() if k.startswith(opt_prefix)}
+    best = None
+    if state.get("has_best"):
+        best, i = [], 0
+        while f"{best_prefix}{i}" in arrays:
+            best.append(arrays[f"{best_prefix}{i}"])
+            i += 1
+    for key in ("best_validation_loss", "best_watched"):
+        if state.get(key) is None:
+            state[key] = math.inf
+    return CheckpointState(state, net_arrays, optimizer, best)

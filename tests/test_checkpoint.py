@@ -1,0 +1,242 @@
+"""NetTrain checkpoints: written atomically each round, opened by NetLoad as the net of that
+round, and resumed to the same result as an uninterrupted run, bit for bit; a resume with
+other data, another net or other options is refused before any training."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from netchain import (
+    BatchNormalizationLayer,
+    CatenateLayer,
+    DropoutLayer,
+    LinearLayer,
+    NetChain,
+    NetGraph,
+    NetLoad,
+    NetPort,
+    NetSave,
+    NetTrain,
+    Ramp,
+    SoftmaxLayer,
+)
+from netchain.nets import leaf_layers
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _stop_after(k: int):
+    """A progress callback that interrupts training after round k (as a crash would)."""
+
+    def report(info: dict) -> None:
+        if info["round"] == k:
+            raise Interrupted
+
+    return report
+
+
+def _arrays(net) -> dict:
+    return {
+        (path, name): a
+        for path, layer in leaf_layers(net)
+        for name, a in layer.arrays.items()
+        if a is not None
+    }
+
+
+def _assert_same_net(a, b) -> None:
+    A, B = _arrays(a), _arrays(b)
+    assert A.keys() == B.keys()
+    for key in A:
+        np.testing.assert_array_equal(A[key], B[key], err_msg=str(key))
+
+
+@pytest.fixture
+def problem(rng):
+    X = rng.standard_normal((240, 6)).astype(np.float32)
+    y = (X[:, 0] - X[:, 1] + 0.5 * X[:, 2] > 0).astype(int)
+    # dropout (uses the generator), batch normalisation (arrays updated outside the
+    # optimiser), a validation fraction (the best round is returned) and a schedule
+    net = NetChain([16, BatchNormalizationLayer(), Ramp, DropoutLayer(0.2), 2, SoftmaxLayer()])
+    options = dict(
+        batch_size=32,
+        max_training_rounds=7,
+        validation_set=0.25,
+        learning_rate_schedule="Cosine",
+        random_seed=11,
+        training_progress_reporting=None,
+    )
+    return net, (X, y), options
+
+
+@pytest.mark.parametrize("method", ["ADAM", ("SGD", {"momentum": 0.9}), "RMSProp"])
+def test_resumed_run_equals_the_uninterrupted_run(problem, tmp_path, method):
+    net, data, options = problem
+    options = {**options, "method": method}
+    whole = NetTrain(net, data, "All", **options)
+    folder = tmp_path / "ckpt"
+    with pytest.raises(Interrupted):
+        NetTrain(
+            net,
+            data,
+            **{**options, "training_progress_reporting": _stop_after(3)},
+            training_progress_checkpointing=("Directory", folder),
+        )
+    assert sorted(os.listdir(folder)) == [
+        f"checkpoint-round-0000{k}.safetensors" for k in (1, 2, 3)
+    ]
+    resumed = NetTrain(net, data, "All", **options, resume_from=folder)
+    _assert_same_net(whole.trained_net, resumed.trained_net)
+    assert resumed.round_losses == whole.round_losses
+    assert resumed.validation_losses == whole.validation_losses
+    assert (resumed.rounds, resumed.batches, resumed.best_round) == (
+        whole.rounds,
+        whole.batches,
+        whole.best_round,
+    )
+    assert resumed.stop_reason == whole.stop_reason == "MaxTrainingRounds"
+
+
+def test_each_checkpoint_opens_as_the_net_of_its_round(problem, tmp_path):
+    net, data, options = problem
+    short = NetTrain(
+        net, data, "All", **{**options, "max_training_rounds": 2, "validation_set": None}
+    )
+    path = tmp_path / "last.safetensors"
+    NetTrain(
+        net,
+        data,
+        **{**options, "max_training_rounds": 2, "validation_set": None},
+        training_progress_checkpointing=str(path),
+    )
+    assert os.listdir(tmp_path) == ["last.safetensors"]  # one file, replaced every round
+    _assert_same_net(NetLoad(path), short.trained_net)
+    probe = data[0][:5]
+    np.testing.assert_array_equal(NetLoad(path)(probe), short.trained_net(probe))
+
+
+def test_resuming_a_finished_run_returns_its_net_and_more_rounds_train_on(problem, tmp_path):
+    net, data, options = problem
+    options = {**options, "validation_set": None, "max_training_rounds": 3}
+    path = tmp_path / "c.safetensors"
+    done = NetTrain(net, data, "All", **options, training_progress_checkpointing=path)
+    again = NetTrain(net, data, "All", **options, resume_from=path)
+    _assert_same_net(done.trained_net, again.trained_net)
+    assert again.rounds == 3 and again.round_losses == done.round_losses
+    longer = NetTrain(net, data, "All", **{**options, "max_training_rounds": 5}, resume_from=path)
+    assert longer.rounds == 5 and longer.round_losses[:3] == done.round_losses
+
+
+def test_graph_nets_resume_too(rng, tmp_path):
+    X1 = rng.standard_normal((200, 2)).astype(np.float32)
+    X2 = rng.standard_normal((200, 3)).astype(np.float32)
+    Y = (X1 @ [1.0, -2.0] + X2 @ [0.5, 0.0, 1.0])[:, None].astype(np.float32)
+    g = NetGraph(
+        {"a": LinearLayer(3), "b": LinearLayer(3), "cat": CatenateLayer(), "out": LinearLayer(1)},
+        [(NetPort("Input1"), "a"), (NetPort("Input2"), "b"), (["a", "b"], "cat"), ("cat", "out")],
+    )
+    data = {"Input1": X1, "Input2": X2, "Output": Y}
+    options = dict(max_training_rounds=5, batch_size=16, training_progress_reporting=None)
+    whole = NetTrain(g, data, **options)
+    path = tmp_path / "g.safetensors"
+    with pytest.raises(Interrupted):
+        NetTrain(
+            g,
+            data,
+            **{**options, "training_progress_reporting": _stop_after(2)},
+            training_progress_checkpointing=path,
+        )
+    _assert_same_net(whole, NetTrain(g, data, **options, resume_from=path))
+    with pytest.raises(ValueError, match="other data"):
+        NetTrain(g, {**data, "Input2": X2 + 1}, **options, resume_from=path)
+
+
+def test_a_resume_with_other_data_net_or_options_is_refused(problem, tmp_path):
+    net, (X, y), options = problem
+    path = tmp_path / "c.safetensors"
+    NetTrain(
+        net,
+        (X, y),
+        **{**options, "max_training_rounds": 2},
+        training_progress_checkpointing=path,
+    )
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="other data"):
+        NetTrain(net, (X[:-8], y[:-8]), **options, resume_from=path)
+    with pytest.raises(ValueError, match="other data"):  # another validation split
+        NetTrain(net, (X, y), **{**options, "random_seed": 12}, resume_from=path)
+    with pytest.raises(ValueError, match="other options"):
+        NetTrain(net, (X, y), **{**options, "batch_size": 16}, resume_from=path)
+    with pytest.raises(ValueError, match="other options"):
+        NetTrain(net, (X, y), **{**options, "method": ("ADAM", {"beta1": 0.8})}, resume_from=path)
+    other = NetChain([8, Ramp, 2, SoftmaxLayer()])
+    with pytest.raises(ValueError, match="another net"):
+        NetTrain(other, (X, y), **options, resume_from=path)
+    assert path.read_bytes() == before
+
+
+def test_bad_checkpoint_options_fail_before_training(problem, tmp_path):
+    net, data, options = problem
+    calls = []
+    quiet = {**options, "training_progress_reporting": calls.append}
+    with pytest.raises(ValueError, match="training_progress_checkpointing must be"):
+        NetTrain(net, data, **quiet, training_progress_checkpointing=("Folder", tmp_path))
+    with pytest.raises(ValueError, match="does not exist"):
+        NetTrain(net, data, **quiet, training_progress_checkpointing=tmp_path / "no" / "c")
+    with pytest.raises(ValueError, match="is a folder"):
+        NetTrain(net, data, **quiet, training_progress_checkpointing=("File", tmp_path))
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        NetTrain(
+            net, data, **quiet, training_progress_checkpointing=("Directory", tmp_path / "plain")
+        )
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        NetTrain(net, data, **quiet, resume_from=tmp_path / "missing.safetensors")
+    with pytest.raises(ValueError, match="holds no checkpoint"):
+        NetTrain(net, data, **quiet, resume_from=tmp_path)
+    saved = NetTrain(net, data, **{**options, "max_training_rounds": 1})
+    NetSave(saved, tmp_path / "net.safetensors")
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        NetTrain(net, data, **quiet, resume_from=tmp_path / "net.safetensors")
+    with pytest.raises(ValueError, match="not a saved netchain net"):
+        NetTrain(net, data, **quiet, resume_from=tmp_path / "plain")
+    assert calls == []  # no round was trained
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one(problem, tmp_path, monkeypatch):
+    net, data, options = problem
+    options = {**options, "validation_set": None}
+    path = tmp_path / "c.safetensors"
+    NetTrain(
+        net, data, **{**options, "max_training_rounds": 1}, training_progress_checkpointing=path
+    )
+    first = path.read_bytes()
+
+    def refuse(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(ValueError, match="No space left on device"):
+        NetTrain(net, data, **options, training_progress_checkpointing=path)
+    assert path.read_bytes() == first
+    assert os.listdir(tmp_path) == ["c.safetensors"]  # no temporary file left behind
+
+
+def test_optimizer_state_that_does_not_fit_is_an_error():
+    from netchain.autodiff import Tensor
+    from netchain.train import ADAM
+
+    params = [Tensor(np.ones((2, 3), np.float32), requires_grad=True)]
+    opt = ADAM()
+    with pytest.raises(ValueError, match=r"'0/0'.*6 float32.*shape \(5,\)"):
+        opt.load_state_arrays(params, 3, {"0/0": np.zeros(5, np.float32)})
+    with pytest.raises(ValueError, match="no parameter"):
+        opt.load_state_arrays(params, 3, {"1/0": np.zeros(6, np.float32)})
+    good = {"0/0": np.full(6, 0.5, np.float32), "0/1": np.ones(6, np.float32)}
+    opt.load_state_arrays(params, 3, good)
+    assert opt.t == 3 and opt.state_arrays(params)["0/0"][0] == 0.5
