@@ -18,6 +18,7 @@ name : str
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -33,6 +34,28 @@ elif name == "cupy":  # pragma: no cover - needs a GPU
     import cupyx.scipy.special as special  # type: ignore[no-redef]  # noqa: F401
 else:  # pragma: no cover - configuration error
     raise ValueError(f"NETCHAIN_BACKEND must be 'numpy' or 'cupy', got {name!r}")
+
+
+class NumbaKernels:
+    """A module of Numba kernels, imported on first use and only on the NumPy backend.
+
+    :meth:`get` gives the module, or False where the caller should use its array-expression
+    twin instead (on CuPy, or after ``use(False)``, which the tests use to compare the two).
+    """
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self._loaded: Any = None
+
+    def get(self) -> Any:
+        if self._loaded is None:
+            self._loaded = importlib.import_module(self.module) if name == "numpy" else False
+        return self._loaded
+
+    def use(self, flag: bool) -> None:
+        """Switch the kernels on (the default) or off (array expressions)."""
+        self._loaded = None if flag else False
+
 
 #: Default floating dtype for nets and tensors made from non-floating data.
 float32 = xp.float32

@@ -80,26 +80,17 @@ SMALL_PRODUCT = 1 << 19
 MAX_COLUMNS = 1 << 24
 
 
-_K: Any = None
+_KERNELS = backend.NumbaKernels("netchain.autodiff._conv_kernels")
 
 
 def use_kernels(flag: bool) -> None:
     """Switch the Numba col2im kernel on or off (off: NumPy strided additions; for tests)."""
-    global _K
-    _K = None if flag else False
+    _KERNELS.use(flag)
 
 
 def _kernels() -> Any:
     """The Numba col2im kernel on the NumPy backend, or False (NumPy strided additions)."""
-    global _K
-    if _K is None:
-        if backend.name != "numpy":  # pragma: no cover - GPU backends
-            _K = False
-        else:
-            from netchain.autodiff import _conv_kernels
-
-            _K = _conv_kernels
-    return _K
+    return _KERNELS.get()
 
 
 # ---------------------------------------------------------------------- argument handling

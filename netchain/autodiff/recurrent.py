@@ -51,20 +51,12 @@ from netchain.backend import xp
 
 __all__ = ["gru", "lstm", "rnn", "sequence_mask"]
 
-_K: Any = None
+_KERNELS = backend.NumbaKernels("netchain.autodiff._recurrent_kernels")
 
 
 def _kernels() -> Any:
     """The Numba kernels on the NumPy backend, or False (array expressions) elsewhere."""
-    global _K
-    if _K is None:
-        if backend.name != "numpy":  # pragma: no cover - GPU backends
-            _K = False
-        else:
-            from netchain.autodiff import _recurrent_kernels as k
-
-            _K = k
-    return _K
+    return _KERNELS.get()
 
 
 _BLAS: Any = None
@@ -96,8 +88,7 @@ def _serial_blas() -> Any:
 
 def use_kernels(flag: bool) -> None:
     """Switch the Numba kernels on or off (off: NumPy expressions; for tests)."""
-    global _K
-    _K = None if flag else False
+    _KERNELS.use(flag)
 
 
 # ----------------------------------------------------------------------------- shared parts

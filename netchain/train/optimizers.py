@@ -23,19 +23,12 @@ from netchain.backend import xp
 
 __all__ = ["ADAM", "SGD", "RMSProp", "Optimizer", "make_optimizer"]
 
-_kernels: Any = None
+_KERNELS = backend.NumbaKernels("netchain.train._kernels")
 
 
 def _numba_kernels() -> Any:
-    global _kernels
-    if _kernels is None:
-        if backend.name != "numpy":  # pragma: no cover - GPU backends use array expressions
-            _kernels = False
-        else:
-            from netchain.train import _kernels as k
-
-            _kernels = k
-    return _kernels
+    """The fused update kernels on the NumPy backend, or False (array expressions)."""
+    return _KERNELS.get()
 
 
 def _float_option(
