@@ -529,8 +529,8 @@ def _radius_pairs(X, eps, p):
 
     A :class:`scipy.spatial.cKDTree` for non-Euclidean metrics and up to 16 features; for
     Euclidean distances in more dimensions, cache-sized tiles of the upper triangle through
-    one matrix product each (|x|^2 - 2 x.y + |y|^2 on centred data, one BLAS thread), with
-    the pairs within rounding of ``eps`` checked again directly.
+    one float32 matrix product each (|x|^2 - 2 x.y + |y|^2 on centred data, one BLAS
+    thread), with the pairs within rounding of ``eps`` checked again directly.
     """
     n, d = X.shape
     if p != 2.0 or d <= _TREE_MAX_FEATURES:
@@ -538,14 +538,20 @@ def _radius_pairs(X, eps, p):
     Xc = X - X.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)
     eps2 = eps * eps
-    tol = 1e-9 * (2.0 * float(sq.max()) + eps2)
+    # the Gram tiles in float32 (half the memory traffic of the scan): rounding the centred
+    # rows and the d-term dot products keeps |G32 - G| below (d + 2) u |x||y| (u = 2^-24),
+    # so the estimate of a squared distance is off by at most 2 (d + 2) u max|x|^2; every pair
+    # whose estimate lies within ``tol`` (ten times that) of eps^2 is decided by its distance
+    # computed directly from the rows
+    tol = 20 * (d + 2) * 2.0**-24 * (2.0 * float(sq.max()) + eps2)
+    Xg = Xc.astype(np.float32)
     out = np.empty((max(16, 4 * n), 2), dtype=np.int64)
     count = 0
     with blas_threads(1):
         for s in range(0, n, _TILE):
             e = min(n, s + _TILE)
             for cs in range(s, n, _TILE):
-                G = Xc[s:e] @ Xc[cs : cs + _TILE].T
+                G = Xg[s:e] @ Xg[cs : cs + _TILE].T
                 out, count = _collect_pairs(G, sq, Xc, s, cs, eps2, tol, out, count)
     return out[:count]
 

@@ -292,3 +292,33 @@ def test_agglomerative_errors():
         AgglomerativeClustering(11).fit(X)
     with pytest.raises(ValueError, match="minimum of 2"):
         AgglomerativeClustering(1).fit(X[:1])
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_dbscan_high_dimensional_pairs_equal_a_kd_tree(offset):
+    # above 16 features the radius search uses float32 Gram tiles with an exact recheck near
+    # eps; the pairs must be exactly those of a k-d tree, ties at eps included
+    from scipy.spatial import cKDTree
+
+    from netchain.ml.cluster import _radius_pairs
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1500, 40)) + offset
+    X[0] = np.round(X[0] * 8) / 8  # so that X[0] + 2 is exact
+    X[1] = X[0]
+    X[1, 3] += 2.0  # exactly eps away from X[0]
+    X[2] = X[0]  # a duplicate
+    for k in range(40):  # 80 more points exactly eps away from X[0]
+        X[3 + 2 * k] = X[0]
+        X[3 + 2 * k, k] += 2.0
+        X[4 + 2 * k] = X[0]
+        X[4 + 2 * k, k] -= 2.0
+    eps = 2.0
+    near = 83 + rng.choice(len(X) - 83, 300, replace=False)
+    X[near[1:]] = X[near[0]] + rng.uniform(-0.33, 0.33, (299, 40))  # many pairs close to eps
+    ours = {tuple(p) for p in _radius_pairs(X, eps, 2.0).tolist()}
+    ref = {tuple(p) for p in cKDTree(X).query_pairs(eps, output_type="ndarray").tolist()}
+    assert (0, 1) in ours and (0, 2) in ours
+    assert all((0, k) in ref for k in range(3, 83))
+    assert ours == ref
+    assert len(ref) > 10_000
