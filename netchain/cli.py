@@ -362,8 +362,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, TypeError, OSError) as exc:  # OSError: unreadable, read-only, a folder
-        print(f"netchain {args.command}: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        for python, flag in _FLAGS.items():  # NetTrain's words for what the user typed
+            message = message.replace(python, flag)
+        print(f"netchain {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+_FLAGS = {
+    "training_progress_checkpointing": "--checkpoint",
+    "resume_from": "--resume",
+    "another random_seed": "another --seed",
+    "max_training_rounds=": "--rounds ",
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -168,7 +168,7 @@ def test_a_resume_with_other_data_net_or_options_is_refused(problem, tmp_path):
     before = path.read_bytes()
     with pytest.raises(ValueError, match="other data"):
         NetTrain(net, (X[:-8], y[:-8]), **options, resume_from=path)
-    with pytest.raises(ValueError, match="other data"):  # another validation split
+    with pytest.raises(ValueError, match="another random_seed"):
         NetTrain(net, (X, y), **{**options, "random_seed": 12}, resume_from=path)
     with pytest.raises(ValueError, match="other options"):
         NetTrain(net, (X, y), **{**options, "batch_size": 16}, resume_from=path)
@@ -221,7 +221,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one(problem, tmp_path, mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(ValueError, match="No space left on device"):
+    with pytest.raises(ValueError, match="training_progress_checkpointing: .*No space left"):
         NetTrain(net, data, **options, training_progress_checkpointing=path)
     assert path.read_bytes() == first
     assert os.listdir(tmp_path) == ["c.safetensors"]  # no temporary file left behind
@@ -240,3 +240,129 @@ def test_optimizer_state_that_does_not_fit_is_an_error():
     good = {"0/0": np.full(6, 0.5, np.float32), "0/1": np.ones(6, np.float32)}
     opt.load_state_arrays(params, 3, good)
     assert opt.t == 3 and opt.state_arrays(params)["0/0"][0] == 0.5
+
+
+def _interrupted(net, data, options, k, destination):
+    with pytest.raises(Interrupted):
+        NetTrain(
+            net,
+            data,
+            **{**options, "training_progress_reporting": _stop_after(k)},
+            training_progress_checkpointing=destination,
+        )
+
+
+def test_other_generators_and_infinite_losses_checkpoint_and_resume(problem, tmp_path):
+    net, (X, y), options = problem
+    # an MT19937 generator's state holds an array; a validation loss may overflow to inf
+    reg = NetChain([8, Ramp, 1])
+    Yr = (X.sum(1) * 10).astype(np.float32)
+    Xv = X[:10].copy()
+    Xv[0, 0] = 3e38
+    seed = lambda: np.random.Generator(np.random.MT19937(1))  # noqa: E731
+    opts = {**options, "validation_set": (Xv, Yr[:10]), "learning_rate_schedule": None}
+    whole = NetTrain(reg, (X, Yr), "All", **{**opts, "random_seed": seed()})
+    assert whole.validation_losses[0] == np.inf
+    folder = tmp_path / "ck"
+    _interrupted(reg, (X, Yr), {**opts, "random_seed": seed()}, 2, ("Directory", folder))
+    resumed = NetTrain(reg, (X, Yr), "All", **{**opts, "random_seed": seed()}, resume_from=folder)
+    _assert_same_net(whole.trained_net, resumed.trained_net)
+    assert resumed.validation_losses == whole.validation_losses
+    with pytest.raises(ValueError, match="another random_seed"):
+        NetTrain(reg, (X, Yr), **{**opts, "random_seed": 1}, resume_from=folder)
+
+
+def test_schedules_rounds_and_starting_arrays_are_compared(problem, tmp_path):
+    net, data, options = problem
+    options = {**options, "validation_set": None}
+    path = tmp_path / "c.safetensors"
+    fast = {**options, "learning_rate_schedule": lambda step, total: 1.0}
+    _interrupted(net, data, fast, 3, path)
+    slow = {**options, "learning_rate_schedule": lambda step, total: 0.001}
+    with pytest.raises(ValueError, match="other options"):
+        NetTrain(net, data, **slow, resume_from=path)
+    with pytest.raises(ValueError, match="after round 3, beyond max_training_rounds=2"):
+        NetTrain(net, data, **{**fast, "max_training_rounds": 2}, resume_from=path)
+    with pytest.raises(ValueError, match="other options"):
+        NetTrain(net, data, **{**fast, "working_precision": "Real64"}, resume_from=path)
+    # a net that comes with other arrays is another starting point
+    other = NetTrain(net, data, **{**options, "max_training_rounds": 1})
+    with pytest.raises(ValueError, match="arrays it came with"):
+        NetTrain(other, data, **fast, resume_from=path)
+    # no schedule and "Constant" are the same
+    plain = tmp_path / "p.safetensors"
+    _interrupted(net, data, {**options, "learning_rate_schedule": None}, 2, plain)
+    NetTrain(net, data, **{**options, "learning_rate_schedule": "Constant"}, resume_from=plain)
+
+
+def test_a_fresh_run_refuses_a_folder_of_older_checkpoints_and_clears_temporaries(
+    problem, tmp_path
+):
+    net, data, options = problem
+    options = {**options, "validation_set": None, "max_training_rounds": 2}
+    folder = tmp_path / "ck"
+    NetTrain(net, data, **options, training_progress_checkpointing=("Directory", folder))
+    with pytest.raises(ValueError, match="already holds checkpoints"):
+        NetTrain(net, data, **options, training_progress_checkpointing=("Directory", folder))
+    # a killed writer's temporary file goes; resuming into the same folder is allowed
+    stale = folder / ".checkpoint-round-00003.safetensors.x1y2z3.tmp"
+    stale.write_bytes(b"partial")
+    NetTrain(
+        net,
+        data,
+        **{**options, "max_training_rounds": 3},
+        training_progress_checkpointing=str(folder) + os.sep,  # a bare path ending in a separator
+        resume_from=folder,
+    )
+    assert not stale.exists()
+    assert sorted(os.listdir(folder))[-1] == "checkpoint-round-00003.safetensors"
+
+
+def _rewrite_state(path, change):
+    """A checkpoint whose training state was edited by ``change`` (bit rot, tampering)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.numpy import save
+
+    with safe_open(str(path), framework="numpy") as fh:
+        header = dict(fh.metadata())
+        arrays = {k: fh.get_tensor(k) for k in fh.keys()}
+    state = json.loads(header["netchain.training"])
+    change(state, arrays)
+    header["netchain.training"] = json.dumps(state)
+    path.write_bytes(save(arrays, metadata=header))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda st, arr: st.pop("rounds"), "'rounds'"),
+        (lambda st, arr: st.update(random_state=3), "'random_state'"),
+        (lambda st, arr: st.update(random_state={"bit_generator": "PCG64"}), "generator's state"),
+        (lambda st, arr: st.update(round_losses=[]), "rounds with 0 losses"),
+        (
+            lambda st, arr: [arr.pop(k) for k in list(arr) if "optimizer/" in k],
+            "optimizer's arrays",
+        ),
+    ],
+)
+def test_a_damaged_checkpoint_is_a_clear_error(problem, tmp_path, change, message):
+    net, data, options = problem
+    path = tmp_path / "c.safetensors"
+    _interrupted(net, data, options, 2, path)
+    _rewrite_state(path, change)
+    with pytest.raises(ValueError, match=message):
+        NetTrain(net, data, **options, resume_from=path)
+
+
+def test_a_file_in_place_of_a_folder_is_named(problem, tmp_path):
+    net, data, options = problem
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        NetTrain(
+            net,
+            data,
+            **options,
+            training_progress_checkpointing=("Directory", tmp_path / "afile" / "d"),
+        )

@@ -45,6 +45,8 @@ def test_train_resumes_from_a_checkpoint_to_the_same_net(tmp_path, capsys):
     argv = ["train", "--quiet", "--rounds", "4", "--out", str(part), "--resume", str(ck)]
     assert main(argv) == 0
     assert _accuracy(capsys.readouterr().out) == _accuracy(first)
+    assert main([*argv, "--seed", "5"]) == 2  # the flags, not NetTrain's names, in the error
+    assert "another --seed" in capsys.readouterr().err
     a, b = (leaf_layers(NetLoad(p)) for p in (whole, part))
     for (_, la), (_, lb) in zip(a, b, strict=True):
         for name, arr in la.arrays.items():

@@ -42,7 +42,17 @@ from netchain.nets.io import (
     write_atomically,
 )
 
-__all__ = ["Checkpointing", "CheckpointState", "checkpointing", "fingerprint", "read_checkpoint"]
+__all__ = [
+    "CheckpointState",
+    "Checkpointing",
+    "checkpointing",
+    "existing_checkpoints",
+    "fingerprint",
+    "read_checkpoint",
+    "remove_stale_temporaries",
+    "schedule_key",
+    "write_checkpoint",
+]
 
 FORMAT = "netchain-checkpoint"
 VERSION = 1
@@ -72,7 +82,8 @@ def checkpointing(spec: Any) -> Checkpointing | None:
     Parameters
     ----------
     spec : None, str or path-like, ("File", path) or ("Directory", path)
-        A bare path means ("File", path). A "Directory" is created if its parent exists.
+        A bare path means ("Directory", path) when it names an existing folder or ends with
+        a separator, else ("File", path). A "Directory" is created if its parent exists.
 
     Raises
     ------
@@ -82,7 +93,9 @@ def checkpointing(spec: Any) -> Checkpointing | None:
     if spec is None:
         return None
     if isinstance(spec, str | os.PathLike):
-        spec = ("File", spec)
+        text = os.fspath(spec)
+        folder_like = str(text).endswith(("/", os.sep)) or os.path.isdir(text)
+        spec = ("Directory" if folder_like else "File", spec)
     if not (isinstance(spec, tuple | list) and len(spec) == 2 and spec[0] in ("File", "Directory")):
         raise ValueError(
             "training_progress_checkpointing must be a path, ('File', path) or "
@@ -101,11 +114,33 @@ def checkpointing(spec: Any) -> Checkpointing | None:
     if dest.exists() and not dest.is_dir():
         raise ValueError(f"{who}: {str(path)!r} is a file; give a folder for 'Directory'")
     folder = dest if dest.is_dir() else dest.parent
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{who}: {str(folder)!r} is a file, not a folder")
     if not folder.is_dir():
         raise ValueError(f"{who}: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{who}: folder {str(folder)!r} is not writable")
     return Checkpointing("Directory", dest)
+
+
+def jsonable(value: Any) -> Any:
+    """A random generator's state (nested dicts with ints and, for MT19937, a key array) as
+    JSON values; :func:`from_jsonable` undoes it."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def from_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__array__", "dtype"}:
+            return np.asarray(value["__array__"], dtype=value["dtype"])
+        return {k: from_jsonable(v) for k, v in value.items()}
+    return value
 
 
 def _digest_into(h: Any, obj: Any) -> None:
@@ -121,20 +156,47 @@ def _digest_into(h: Any, obj: Any) -> None:
         h.update(a.view(np.uint8).reshape(-1) if a.dtype != object else repr(a).encode())
 
 
-def fingerprint(net: Any, data: tuple[Any, ...], options: dict[str, Any]) -> dict[str, str]:
-    """SHA-256 digests of the net's description (without arrays), of the training and
-    validation arrays as NetTrain uses them, and of the options that shape the run."""
+def schedule_key(schedule: Any) -> Any:
+    """What identifies a learning-rate schedule: its name, or a function's name and code
+    (its instructions and constants; not the values a closure captures)."""
+    if schedule is None:
+        return "Constant"
+    if isinstance(schedule, str):
+        return schedule
+    code = getattr(schedule, "__code__", None)
+    if code is None:
+        return f"a callable {type(schedule).__qualname__}"
+    h = hashlib.sha256(code.co_code)
+    h.update(repr(code.co_consts).encode())
+    return f"{getattr(schedule, '__qualname__', '?')}:{h.hexdigest()}"
+
+
+def fingerprint(
+    net: Any, given: Any, data: tuple[Any, ...], options: dict[str, Any], seed: Any
+) -> dict[str, str]:
+    """SHA-256 digests of the net (the description of ``net``, shapes inferred, and the
+    arrays the caller's net ``given`` came with; those NetTrain initialises follow from the
+    seed), of the options that shape the run, of the random seed, and of the training and
+    validation arrays as NetTrain uses them (after the validation split)."""
     digests = {}
     h = hashlib.sha256()
     h.update(json.dumps(layer_to_json(net), sort_keys=True).encode())
+    for path, layer in leaf_layers(given):
+        for name, arr in sorted(layer.arrays.items()):
+            h.update(f"{path}{name}".encode())
+            _digest_into(h, arr)
     digests["net"] = h.hexdigest()
+    h = hashlib.sha256()
+    h.update(json.dumps(options, sort_keys=True, default=repr).encode())
+    digests["options"] = h.hexdigest()
+    if isinstance(seed, np.random.Generator):
+        seed = seed.bit_generator.state
+    seed = jsonable(seed)
+    digests["seed"] = hashlib.sha256(json.dumps(seed, sort_keys=True).encode()).hexdigest()
     h = hashlib.sha256()
     for part in data:
         _digest_into(h, part)
     digests["data"] = h.hexdigest()
-    h = hashlib.sha256()
-    h.update(json.dumps(options, sort_keys=True, default=repr).encode())
-    digests["options"] = h.hexdigest()
     return digests
 
 
@@ -152,6 +214,36 @@ def _finite_or_none(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def remove_stale_temporaries(spec: Checkpointing) -> None:
+    """Delete temporary files that a killed run left while writing a checkpoint here (names
+    ``.<checkpoint name>.<random>.tmp``, as :func:`netchain.nets.io.write_atomically` makes
+    them)."""
+    folder = spec.path if spec.kind == "Directory" else spec.path.parent
+    if not folder.is_dir():
+        return
+    names = (
+        re.compile(r"^\.checkpoint-round-\d+\.safetensors\..+\.tmp$")
+        if spec.kind == "Directory"
+        else re.compile(rf"^\.{re.escape(spec.path.name)}\..+\.tmp$")
+    )
+    try:
+        for f in folder.iterdir():
+            if names.match(f.name) and f.is_file():
+                f.unlink()
+    except OSError:  # not ours to insist on: writing will report a real problem
+        pass
+
+
+def existing_checkpoints(spec: Checkpointing) -> list[Path]:
+    """The checkpoint files already in a "Directory" destination."""
+    if spec.kind != "Directory" or not spec.path.is_dir():
+        return []
+    try:
+        return [f for f in spec.path.iterdir() if FILE_PATTERN.match(f.name)]
+    except OSError:
+        return []
+
+
 def write_checkpoint(
     dest: Path,
     net: Any,
@@ -164,29 +256,41 @@ def write_checkpoint(
         "format": FORMAT,
         "version": VERSION,
         **state,
+        "random_state": jsonable(state["random_state"]),
         "best_validation_loss": _finite_or_none(state["best_validation_loss"]),
         "best_watched": _finite_or_none(state["best_watched"]),
-        "has_best": best is not None,
+        "optimizer_arrays": sorted(optimizer_arrays),
+        "best_arrays": None if best is None else len(best),
     }
     extra = {f"{EXTRA_PREFIX}optimizer/{k}": a for k, a in optimizer_arrays.items()}
     for i, a in enumerate(best or []):
         extra[f"{EXTRA_PREFIX}best/{i}"] = a
+    # losses may be infinite (a validation loss that overflowed): Python's JSON writes and
+    # reads them as Infinity
     blob = encode_net(
         net,
         "training_progress_checkpointing",
-        extra_header={HEADER_KEY: json.dumps(state, allow_nan=False)},
+        extra_header={HEADER_KEY: json.dumps(state, allow_nan=True)},
         extra_arrays=extra,
     )
-    dest.parent.mkdir(exist_ok=True)
-    write_atomically(dest, blob)
+    try:
+        dest.parent.mkdir(exist_ok=True)
+        write_atomically(dest, blob)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"training_progress_checkpointing: {exc}") from None
 
 
 def _latest(folder: Path) -> Path:
-    rounds = [
-        (int(m.group(1)), f)
-        for f in folder.iterdir()
-        if (m := FILE_PATTERN.match(f.name)) is not None and f.is_file()
-    ]
+    try:
+        rounds = [
+            (int(m.group(1)), f)
+            for f in folder.iterdir()
+            if (m := FILE_PATTERN.match(f.name)) is not None and f.is_file()
+        ]
+    except OSError as exc:
+        raise ValueError(
+            f"resume_from: cannot list the folder {str(folder)!r}: {exc.strerror or exc}"
+        ) from None
     if not rounds:
         raise ValueError(f"resume_from: the folder {str(folder)!r} holds no checkpoint")
     return max(rounds)[1]
@@ -208,6 +312,8 @@ def read_checkpoint(path: Any) -> CheckpointState:
     p = Path(path)
     if p.is_dir():
         p = _latest(p)
+    if p.is_file() and not os.access(p, os.R_OK):
+        raise ValueError(f"resume_from: {str(p)!r} cannot be read (permission denied)")
     header, arrays = read_net_file(p, "resume_from")
     if HEADER_KEY not in header:
         raise ValueError(
@@ -225,18 +331,59 @@ def read_checkpoint(path: Any) -> CheckpointState:
             f"resume_from: {str(p)!r} was written by a newer netchain (checkpoint version "
             f"{state.get('version')!r}; this one reads up to {VERSION})"
         )
+    _check_state(state, p)
     net = decode_net(header, arrays, p, "resume_from")
 
     net_arrays = {path_: dict(layer.arrays) for path_, layer in leaf_layers(net)}
     opt_prefix, best_prefix = f"{EXTRA_PREFIX}optimizer/", f"{EXTRA_PREFIX}best/"
     optimizer = {k[len(opt_prefix) :]: a for k, a in arrays.items() if k.startswith(opt_prefix)}
+    if sorted(optimizer) != state["optimizer_arrays"]:
+        raise ValueError(
+            f"resume_from: damaged checkpoint {str(p)!r}: the optimizer's arrays are not those "
+            "it recorded"
+        )
     best = None
-    if state.get("has_best"):
-        best, i = [], 0
-        while f"{best_prefix}{i}" in arrays:
-            best.append(arrays[f"{best_prefix}{i}"])
-            i += 1
+    if state["best_arrays"] is not None:
+        best = [arrays.get(f"{best_prefix}{i}") for i in range(state["best_arrays"])]
+        if any(a is None for a in best):
+            raise ValueError(f"resume_from: damaged checkpoint {str(p)!r}: a best array is missing")
     for key in ("best_validation_loss", "best_watched"):
         if state.get(key) is None:
             state[key] = math.inf
+    state["random_state"] = from_jsonable(state["random_state"])
     return CheckpointState(state, net_arrays, optimizer, best)
+
+
+_STATE_FIELDS = {
+    "rounds": int,
+    "batches": int,
+    "round_losses": list,
+    "validation_losses": list,
+    "since_best": int,
+    "optimizer_steps": int,
+    "random_state": dict,
+    "elapsed": (int, float),
+    "fingerprints": dict,
+    "optimizer_arrays": list,
+}
+
+
+def _check_state(state: dict[str, Any], p: Path) -> None:
+    """A damaged state (fields missing or of the wrong type) is a ValueError, not a crash
+    later on."""
+    for key, kind in _STATE_FIELDS.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(
+                f"resume_from: damaged training state in {str(p)!r}: {key!r} is {value!r}"
+            )
+    for key in ("best_round", "best_arrays"):
+        if state.get(key) is not None and not isinstance(state[key], int):
+            raise ValueError(
+                f"resume_from: damaged training state in {str(p)!r}: {key!r} is {state[key]!r}"
+            )
+    if state["rounds"] != len(state["round_losses"]) or state["rounds"] < 1:
+        raise ValueError(
+            f"resume_from: damaged training state in {str(p)!r}: {state['rounds']} rounds with "
+            f"{len(state['round_losses'])} losses"
+        )

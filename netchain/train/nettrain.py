@@ -30,8 +30,11 @@ from netchain.nets.chain import shape_fits
 from netchain.train.checkpoint import (
     CheckpointState,
     checkpointing,
+    existing_checkpoints,
     fingerprint,
     read_checkpoint,
+    remove_stale_temporaries,
+    schedule_key,
     write_checkpoint,
 )
 from netchain.train.data import parse_data
@@ -482,11 +485,12 @@ PROPS = ("TrainedNet", "All", *(k for k in NetTrainResults.PROPERTIES if k != "T
 def _check_resume(saved: CheckpointState, fingerprints: dict[str, str], path: Any) -> None:
     """Refuse a resume whose net, data or options differ from the run that wrote the
     checkpoint (the result could not equal an uninterrupted run)."""
-    what = {
-        "net": "another net (layers or shapes)",
-        "data": "other data (training or validation arrays, or their split)",
+    what = {  # in this order: a seed or option may also change what NetTrain makes of the data
+        "seed": "another random_seed",
         "options": "other options (batch size, method and its settings, learning rate and "
-        "schedule, loss, stopping criterion or precision)",
+        "schedule, loss, stopping criterion or working precision)",
+        "net": "another net (its layers, shapes or the arrays it came with)",
+        "data": "other data (training or validation arrays, or their split)",
     }
     theirs = saved.state.get("fingerprints") or {}
     for key, text in what.items():
@@ -585,14 +589,19 @@ def NetTrain(
         After every round, save a checkpoint atomically: the net (``NetLoad`` opens it) with
         the loop's state (optimiser moments, random generator, losses, counters). "File"
         replaces one file each round; "Directory" (created if its parent exists) keeps one
-        ``checkpoint-round-NNNNN.safetensors`` per round.
+        ``checkpoint-round-NNNNN.safetensors`` per round, and must not already hold
+        checkpoints unless the run resumes. A bare path is a "Directory" when it is an
+        existing folder or ends with a separator, else a "File". A checkpoint that cannot be
+        written stops training with a ValueError (earlier ones stay as they were).
     resume_from : path, optional
         A checkpoint file, or a folder of them (the latest is taken): training goes on from
         the round after it. With the same net, data and options as the run that wrote it,
         the result equals that of an uninterrupted run, bit for bit; other data, another net
-        or other options (batch size, method and its settings, learning rate and schedule,
-        loss, stopping criterion, precision) raise a ValueError. ``max_training_rounds``
-        may differ (to train further). A checkpoint of a finished run returns its net.
+        (layers, shapes or the arrays it came with), another random_seed or other options (batch
+        size, method and its settings, learning rate and schedule, loss, stopping criterion,
+        precision) raise a ValueError. A schedule given as a function is compared by its code,
+        not by values it captures. ``max_training_rounds`` may be larger (to train further),
+        not below the rounds done. A checkpoint of a finished run returns its net.
     time_goal : float, optional
         Stop after this many seconds (counting the time before a resume).
     random_seed : int or numpy.random.Generator, default 1234
@@ -608,7 +617,10 @@ def NetTrain(
     ------
     ValueError, TypeError
         For malformed data, data that does not fit the net (naming the port and both shapes),
-        unknown methods or options. Nothing is trained then.
+        unknown methods or options, a checkpoint destination that cannot be written, or a
+        ``resume_from`` that is not a checkpoint of this run. Nothing is trained then.
+    FileNotFoundError
+        If ``resume_from`` names no file or folder.
 
     Warns
     -----
@@ -649,7 +661,15 @@ def NetTrain(
         backend.precision_dtype(working_precision)
     ckpt = checkpointing(training_progress_checkpointing)
     resumed = None if resume_from is None else read_checkpoint(resume_from)
+    if ckpt is not None and resumed is None and existing_checkpoints(ckpt):
+        raise ValueError(
+            f"training_progress_checkpointing: the folder {str(ckpt.path)!r} already holds "
+            "checkpoints of another run; go on from them with resume_from, or give an empty "
+            "or new folder"
+        )
     rng = backend.rng(random_seed)
+    seed_key = rng.bit_generator.state if rng is random_seed else random_seed
+    seed_key = int(seed_key) if isinstance(seed_key, numbers.Integral) else seed_key
     init_rng, split_rng, train_rng = rng.spawn(3)
 
     # ---- data
@@ -714,14 +734,12 @@ def NetTrain(
             "batch_size": batch_size,
             "optimizer": optimizer.settings(),
             "learning_rate": float(learning_rate),
-            "schedule": learning_rate_schedule
-            if learning_rate_schedule is None or isinstance(learning_rate_schedule, str)
-            else "a function",
+            "schedule": schedule_key(learning_rate_schedule),
             "stopping": stopping,
             "loss": objective.name,
             "precision": str(dtype),
         }
-        fingerprints = fingerprint(trained, (X, T, Xv, Tv), options)
+        fingerprints = fingerprint(trained, net, (X, T, Xv, Tv), options, seed_key)
     if resumed is not None:
         _check_resume(resumed, fingerprints, resume_from)
         for path, layer in leaf_layers(trained):
@@ -735,6 +753,13 @@ def NetTrain(
     if rounds is None:
         rounds = max(10, min(10_000, math.ceil(5000 / per_round)))
     total_steps = rounds * per_round
+    if resumed is not None and resumed.state["rounds"] > rounds:
+        raise ValueError(
+            f"resume_from: the checkpoint was written after round {resumed.state['rounds']}, "
+            f"beyond max_training_rounds={rounds}"
+        )
+    if ckpt is not None:
+        remove_stale_temporaries(ckpt)
     trainer = Trainer(trained, objective, optimizer, train_rng)
     results = NetTrainResults(
         trained_net=trained,
@@ -752,7 +777,13 @@ def NetTrain(
         trainer.optimizer.load_state_arrays(
             trainer.params, st["optimizer_steps"], resumed.optimizer
         )
-        train_rng.bit_generator.state = st["random_state"]
+        try:
+            train_rng.bit_generator.state = st["random_state"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(
+                f"resume_from: damaged training state in {str(resume_from)!r}: the random "
+                f"generator's state does not fit ({exc})"
+            ) from None
         results.round_losses = list(st["round_losses"])
         results.validation_losses = list(st["validation_losses"])
         results.rounds = r0 = st["rounds"]
