@@ -117,6 +117,8 @@ def writable_destination(path: Any, who: str) -> Path:
     dest = Path(os.path.realpath(path))
     if dest.is_dir():
         raise ValueError(f"{who}: {str(path)!r} is a folder; give a file name")
+    if dest.parent.exists() and not dest.parent.is_dir():
+        raise ValueError(f"{who}: {str(dest.parent)!r} is a file, not a folder")
     if not dest.parent.is_dir():
         raise ValueError(f"{who}: folder {str(dest.parent)!r} does not exist")
     if not os.access(dest.parent, os.W_OK):

@@ -19,6 +19,7 @@ different run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -112,7 +113,9 @@ def checkpointing(spec: Any) -> Checkpointing | None:
     if kind == "File":
         return Checkpointing("File", writable_destination(path, who))
     if dest.exists() and not dest.is_dir():
-        raise ValueError(f"{who}: {str(path)!r} is a file; give a folder for 'Directory'")
+        raise ValueError(
+            f"{who}: {str(path)!r} is a file; a checkpoint for every round goes into a folder"
+        )
     folder = dest if dest.is_dir() else dest.parent
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{who}: {str(folder)!r} is a file, not a folder")
@@ -156,19 +159,42 @@ def _digest_into(h: Any, obj: Any) -> None:
         h.update(a.view(np.uint8).reshape(-1) if a.dtype != object else repr(a).encode())
 
 
+def _code_digest(h: Any, code: Any) -> None:
+    """Feed a code object's instructions and constants (nested code objects recursively,
+    never their memory addresses) into ``h``."""
+    h.update(code.co_code)
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            _code_digest(h, const)
+        else:
+            h.update(repr(const).encode())
+
+
+def _callable_digest(h: Any, f: Any) -> None:
+    if isinstance(f, functools.partial):
+        _callable_digest(h, f.func)
+        h.update(repr((f.args, sorted(f.keywords.items()))).encode())
+        return
+    code = getattr(f, "__code__", None)
+    if code is None:
+        h.update(f"a callable {type(f).__qualname__}".encode())
+        return
+    h.update(str(getattr(f, "__qualname__", "?")).encode())
+    _code_digest(h, code)
+    h.update(repr((f.__defaults__, f.__kwdefaults__)).encode())
+
+
 def schedule_key(schedule: Any) -> Any:
-    """What identifies a learning-rate schedule: its name, or a function's name and code
-    (its instructions and constants; not the values a closure captures)."""
+    """What identifies a learning-rate schedule: its name, or a function's name, code (its
+    instructions and constants) and default arguments (and a ``functools.partial``'s
+    arguments); not the values a closure captures."""
     if schedule is None:
         return "Constant"
     if isinstance(schedule, str):
         return schedule
-    code = getattr(schedule, "__code__", None)
-    if code is None:
-        return f"a callable {type(schedule).__qualname__}"
-    h = hashlib.sha256(code.co_code)
-    h.update(repr(code.co_consts).encode())
-    return f"{getattr(schedule, '__qualname__', '?')}:{h.hexdigest()}"
+    h = hashlib.sha256()
+    _callable_digest(h, schedule)
+    return h.hexdigest()
 
 
 def fingerprint(
@@ -234,9 +260,9 @@ def remove_stale_temporaries(spec: Checkpointing) -> None:
         pass
 
 
-def existing_checkpoints(spec: Checkpointing) -> list[Path]:
+def existing_checkpoints(spec: Checkpointing | None) -> list[Path]:
     """The checkpoint files already in a "Directory" destination."""
-    if spec.kind != "Directory" or not spec.path.is_dir():
+    if spec is None or spec.kind != "Directory" or not spec.path.is_dir():
         return []
     try:
         return [f for f in spec.path.iterdir() if FILE_PATTERN.match(f.name)]
@@ -354,36 +380,50 @@ def read_checkpoint(path: Any) -> CheckpointState:
     return CheckpointState(state, net_arrays, optimizer, best)
 
 
-_STATE_FIELDS = {
-    "rounds": int,
-    "batches": int,
-    "round_losses": list,
-    "validation_losses": list,
-    "since_best": int,
-    "optimizer_steps": int,
-    "random_state": dict,
-    "elapsed": (int, float),
-    "fingerprints": dict,
-    "optimizer_arrays": list,
-}
+STOP_REASONS = ("MaxTrainingRounds", "StoppingCriterion", "TimeGoal", "NonFiniteLoss")
+
+
+def _is_int(v: Any, low: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _check_state(state: dict[str, Any], p: Path) -> None:
-    """A damaged state (fields missing or of the wrong type) is a ValueError, not a crash
-    later on."""
-    for key, kind in _STATE_FIELDS.items():
-        value = state.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
+    """A damaged state (a field missing, of the wrong type or inconsistent with the others)
+    is a ValueError here rather than a crash or a silently different run later on."""
+    rounds = state.get("rounds")
+    checks = {
+        "rounds": _is_int(rounds, 1),
+        "batches": _is_int(state.get("batches")),
+        "since_best": _is_int(state.get("since_best")),
+        "optimizer_steps": _is_int(state.get("optimizer_steps")),
+        "elapsed": _is_number(state.get("elapsed")),
+        "random_state": isinstance(state.get("random_state"), dict),
+        "fingerprints": isinstance(state.get("fingerprints"), dict),
+        "optimizer_arrays": isinstance(state.get("optimizer_arrays"), list),
+        "round_losses": isinstance(state.get("round_losses"), list)
+        and len(state["round_losses"]) == rounds
+        and all(_is_number(v) for v in state["round_losses"]),
+        "validation_losses": isinstance(state.get("validation_losses"), list)
+        and len(state["validation_losses"]) in (0, rounds)
+        and all(_is_number(v) for v in state["validation_losses"]),
+        "stop_reason": "stop_reason" in state
+        and (state["stop_reason"] is None or state["stop_reason"] in STOP_REASONS),
+        "best_round": "best_round" in state
+        and (state["best_round"] is None or _is_int(state["best_round"], 1))
+        and (state["best_round"] or 0) <= (rounds if _is_int(rounds) else 0),
+        "best_arrays": "best_arrays" in state
+        and (state["best_arrays"] is None or _is_int(state["best_arrays"])),
+        "best_validation_loss": state.get("best_validation_loss") is None
+        or _is_number(state["best_validation_loss"]),
+        "best_watched": state.get("best_watched") is None or _is_number(state["best_watched"]),
+    }
+    for key, ok in checks.items():
+        if not ok:
             raise ValueError(
-                f"resume_from: damaged training state in {str(p)!r}: {key!r} is {value!r}"
+                f"resume_from: damaged training state in {str(p)!r}: {key!r} is "
+                f"{state.get(key, 'missing')!r}"
             )
-    for key in ("best_round", "best_arrays"):
-        if state.get(key) is not None and not isinstance(state[key], int):
-            raise ValueError(
-                f"resume_from: damaged training state in {str(p)!r}: {key!r} is {state[key]!r}"
-            )
-    if state["rounds"] != len(state["round_losses"]) or state["rounds"] < 1:
-        raise ValueError(
-            f"resume_from: damaged training state in {str(p)!r}: {state['rounds']} rounds with "
-            f"{len(state['round_losses'])} losses"
-        )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -482,7 +484,17 @@ def _stopping(spec: Any) -> tuple[int, float, str] | None:
 PROPS = ("TrainedNet", "All", *(k for k in NetTrainResults.PROPERTIES if k != "TrainedNet"))
 
 
-def _check_resume(saved: CheckpointState, fingerprints: dict[str, str], path: Any) -> None:
+def _resumes_from(ckpt: Any, resume_from: Any) -> bool:
+    """Whether a run resumes from the "Directory" it writes its checkpoints into."""
+    if resume_from is None:
+        return False
+    source = Path(os.path.realpath(resume_from))
+    return (source if source.is_dir() else source.parent) == ckpt.path
+
+
+def _check_resume(
+    saved: CheckpointState, fingerprints: dict[str, str], path: Any, seed: Any
+) -> None:
     """Refuse a resume whose net, data or options differ from the run that wrote the
     checkpoint (the result could not equal an uninterrupted run)."""
     what = {  # in this order: a seed or option may also change what NetTrain makes of the data
@@ -495,9 +507,15 @@ def _check_resume(saved: CheckpointState, fingerprints: dict[str, str], path: An
     theirs = saved.state.get("fingerprints") or {}
     for key, text in what.items():
         if theirs.get(key) != fingerprints[key]:
+            hint = ""
+            if key == "data" and seed is None:
+                hint = (
+                    " (with random_seed=None a validation fraction is drawn afresh; give the "
+                    "run an int seed to resume it)"
+                )
             raise ValueError(
                 f"resume_from: the checkpoint {str(path)!r} was written by a run with {text} "
-                "than this call; resume with the same net, data and options"
+                f"than this call; resume with the same net, data and options{hint}"
             )
 
 
@@ -661,11 +679,11 @@ def NetTrain(
         backend.precision_dtype(working_precision)
     ckpt = checkpointing(training_progress_checkpointing)
     resumed = None if resume_from is None else read_checkpoint(resume_from)
-    if ckpt is not None and resumed is None and existing_checkpoints(ckpt):
+    if existing_checkpoints(ckpt) and not _resumes_from(ckpt, resume_from):
         raise ValueError(
             f"training_progress_checkpointing: the folder {str(ckpt.path)!r} already holds "
-            "checkpoints of another run; go on from them with resume_from, or give an empty "
-            "or new folder"
+            "checkpoints of another run; go on from them with resume_from (that folder), or "
+            "give an empty or new folder"
         )
     rng = backend.rng(random_seed)
     seed_key = rng.bit_generator.state if rng is random_seed else random_seed
@@ -741,7 +759,7 @@ def NetTrain(
         }
         fingerprints = fingerprint(trained, net, (X, T, Xv, Tv), options, seed_key)
     if resumed is not None:
-        _check_resume(resumed, fingerprints, resume_from)
+        _check_resume(resumed, fingerprints, resume_from, random_seed)
         for path, layer in leaf_layers(trained):
             for name, arr in resumed.net_arrays.get(path, {}).items():
                 if arr is not None and name not in layer.disabled:
@@ -774,9 +792,14 @@ def NetTrain(
     stop_reason = "MaxTrainingRounds"
     if resumed is not None:
         st = resumed.state
-        trainer.optimizer.load_state_arrays(
-            trainer.params, st["optimizer_steps"], resumed.optimizer
-        )
+        try:
+            trainer.optimizer.load_state_arrays(
+                trainer.params, st["optimizer_steps"], resumed.optimizer
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"resume_from: damaged checkpoint {str(resume_from)!r}: {exc}"
+            ) from None
         try:
             train_rng.bit_generator.state = st["random_state"]
         except (TypeError, ValueError, KeyError) as exc:
@@ -795,6 +818,13 @@ def NetTrain(
             st["since_best"],
         )
         best_arrays = None if resumed.best is None else [xp.asarray(a) for a in resumed.best]
+        if best_arrays is not None and [(a.size, a.dtype) for a in best_arrays] != [
+            (p._data.size, p._data.dtype) for p in trainer.params
+        ]:
+            raise ValueError(
+                f"resume_from: damaged checkpoint {str(resume_from)!r}: the best net's arrays "
+                "do not fit the net"
+            )
         before = st["elapsed"]
         done = st["stop_reason"]  # why the run that wrote it stopped, if it had
         if (
