@@ -44,11 +44,18 @@ def training_options(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     return options
 
 
+def _final(results: Any) -> str:
+    """The last round's loss, or why there is none (a loss that was not finite in round 1)."""
+    if results.round_losses:
+        return f"{results.round_losses[-1]:.4f}"
+    return f"none: stopped in round 1 ({results.stop_reason})"
+
+
 def checkpoint_options(args: argparse.Namespace) -> dict[str, Any]:
     """NetTrain's checkpoint options from --checkpoint and --resume."""
     options: dict[str, Any] = {}
     if args.checkpoint:
-        options["training_progress_checkpointing"] = ("Directory", args.checkpoint)
+        options["training_progress_checkpointing"] = args.checkpoint
     if args.resume:
         options["resume_from"] = args.resume
     return options
@@ -69,7 +76,13 @@ def check_train_arguments(args: argparse.Namespace) -> None:
     for option, value, ok, need in (
         ("--rounds", args.rounds, lambda v: v >= 1, "a positive number of rounds"),
         ("--batch-size", args.batch_size, lambda v: v >= 1, "a positive batch size"),
-        ("--learning-rate", args.learning_rate, lambda v: v > 0, "a positive number"),
+        (
+            "--learning-rate",
+            args.learning_rate,
+            lambda v: 0 < v < float("inf"),
+            "a positive number",
+        ),
+        ("--seed", args.seed, lambda v: 0 <= v < 2**63, "a non-negative integer"),
     ):
         if value is not None and not ok(value):
             raise ValueError(f"{option} must be {need}, got {value}")
@@ -79,12 +92,19 @@ def check_train_arguments(args: argparse.Namespace) -> None:
         raise ValueError(f"--images and --labels go with --data mnist, not --data {args.data}")
     args.out = str(args.out or f"{args.data}-{args.net}.safetensors")
     writable_destination(args.out, "--out")
+    for option, value in (("--checkpoint", args.checkpoint), ("--resume", args.resume)):
+        if value is not None and not value.strip():
+            raise ValueError(f"{option} needs a path, got {value!r}")
+    if args.resume and not Path(args.resume).exists():
+        raise ValueError(f"--resume: no such checkpoint file or folder: {args.resume!r}")
+    if args.resume and not args.checkpoint:  # go on checkpointing where the run left off
+        args.checkpoint = args.resume
     if args.checkpoint:
         from netchain.train.checkpoint import checkpointing
 
-        checkpointing(("Directory", args.checkpoint))
-    if args.resume and not Path(args.resume).exists():
-        raise ValueError(f"--resume: no such checkpoint file or folder: {args.resume!r}")
+        kind = "File" if Path(args.checkpoint).is_file() else "Directory"
+        args.checkpoint = (kind, args.checkpoint)
+        checkpointing(args.checkpoint)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -128,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     acc = accuracy(trained, task.X_test, task.y_test)
     print(
         f"trained {results.rounds} rounds in {time.perf_counter() - t0:.1f} s "
-        f"(final loss {results.round_losses[-1]:.4f}, {results.examples_per_second:,.0f} examples/s)"
+        f"(final loss {_final(results)}, {results.examples_per_second:,.0f} examples/s)"
     )
     print(f"test accuracy: {acc:.4f} ({int(round(acc * len(task.y_test)))} of {len(task.y_test)})")
     out = Path(args.out or f"{args.data}-{args.net}.safetensors")
@@ -179,7 +199,7 @@ def _train_text(args: argparse.Namespace, entry: Any) -> int:
     ce = rnn.text_cross_entropy(trained, task.valid_ids)
     print(
         f"trained {results.rounds} rounds in {time.perf_counter() - t0:.1f} s "
-        f"(final loss {results.round_losses[-1]:.4f}, {results.examples_per_second:,.0f} windows/s)"
+        f"(final loss {_final(results)}, {results.examples_per_second:,.0f} windows/s)"
     )
     print(f"validation cross-entropy: {ce:.4f} nats per character ({ce / np.log(2):.3f} bits)")
     text = rnn.sample(trained, task.vocabulary, "\n", 300, 0.8, random_seed=args.seed)
@@ -260,6 +280,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_tour(args: argparse.Namespace) -> int:
     from netchain.tour import run_tour
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(
+            f"--out {args.out!r} is a file; the tour writes its pictures into a folder"
+        )
     start = time.perf_counter()
     steps = run_tour(args.out)
     checks = [c for s in steps for c in s.checks]
@@ -315,7 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         metavar="PATH",
         help="go on from a checkpoint (a file, or the latest in a folder) written with "
-        "--checkpoint and the same options; the result equals an uninterrupted run",
+        "--checkpoint and the same options (--rounds may be larger), checkpointing on into "
+        "the same place unless --checkpoint says otherwise; the result equals an "
+        "uninterrupted run",
     )
     p.set_defaults(func=cmd_train)
 
@@ -361,6 +387,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        hint = ""
+        if getattr(args, "checkpoint", None):
+            where = args.checkpoint[1] if isinstance(args.checkpoint, tuple) else args.checkpoint
+            hint = f"; go on with the same command and --resume {where}"
+        print(f"\nnetchain {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, OSError) as exc:  # OSError: unreadable, read-only, a folder
         message = str(exc)
         for python, flag in _FLAGS.items():  # NetTrain's words for what the user typed

@@ -45,8 +45,15 @@ def test_train_resumes_from_a_checkpoint_to_the_same_net(tmp_path, capsys):
     argv = ["train", "--quiet", "--rounds", "4", "--out", str(part), "--resume", str(ck)]
     assert main(argv) == 0
     assert _accuracy(capsys.readouterr().out) == _accuracy(first)
+    # the resumed run went on checkpointing into the folder it resumed from
+    assert (ck / "checkpoint-round-00004.safetensors").is_file()
+    (ck / "checkpoint-round-00004.safetensors").unlink()
     assert main([*argv, "--seed", "5"]) == 2  # the flags, not NetTrain's names, in the error
     assert "another --seed" in capsys.readouterr().err
+    assert main([*argv, "--batch-size", "16"]) == 2  # which option changed, then and now
+    assert "batch_size: 32 then, 16 now" in capsys.readouterr().err
+    assert main([*argv, "--net", "cnn"]) == 2
+    assert "another net" in capsys.readouterr().err
     a, b = (leaf_layers(NetLoad(p)) for p in (whole, part))
     for (_, la), (_, lb) in zip(a, b, strict=True):
         for name, arr in la.arrays.items():
@@ -110,6 +117,9 @@ def test_help_on_every_subcommand(command):
         (["--out", "{tmp}"], "is a folder"),
         (["--out", "{tmp}/missing/net.safetensors"], "does not exist"),
         (["--checkpoint", "{tmp}/missing/ck"], "does not exist"),
+        (["--checkpoint", ""], "--checkpoint needs a path"),
+        (["--learning-rate", "inf"], "--learning-rate must be a positive"),
+        (["--seed", "-1"], "--seed must be a non-negative integer"),
         (["--resume", "{tmp}/nothing"], "no such checkpoint"),
         (["--net", "rbm", "--data", "mnist", "--checkpoint", "{tmp}"], "--checkpoint and --resume"),
     ],
@@ -141,4 +151,26 @@ def test_tour_into_an_existing_file_is_a_clean_error(tmp_path, capsys):
     f = tmp_path / "file.txt"
     f.write_text("x")
     assert main(["tour", "--out", str(f)]) == 2
-    assert "error" in capsys.readouterr().err
+    assert "is a file; the tour writes its pictures into a folder" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "is a folder, not a saved net" in capsys.readouterr().err
+
+
+def test_a_loss_that_is_not_finite_in_round_1_and_ctrl_c_end_cleanly(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "n.safetensors"
+    with pytest.warns(UserWarning, match="the loss became"):
+        code = main(["train", "--quiet", "--learning-rate", "1e30", "--out", str(out)])
+    assert code == 0
+    assert "final loss none: stopped in round 1 (NonFiniteLoss)" in capsys.readouterr().out
+
+    import netchain
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(netchain, "NetTrain", interrupted)
+    ck = tmp_path / "ck"
+    assert main(["train", "--quiet", "--out", str(out), "--checkpoint", str(ck)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; go on with the same command and --resume" in err and str(ck) in err
+    assert "Traceback" not in err

@@ -140,6 +140,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         If the file is not IDX or is truncated.
     """
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"read_idx: {str(p)!r} is a folder, not an IDX file")
     if not p.is_file():
         raise FileNotFoundError(f"read_idx: no such file: {str(p)!r}")
     raw = p.read_bytes()

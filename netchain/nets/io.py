@@ -275,6 +275,8 @@ def read_net_file(path: Any, who: str) -> tuple[dict[str, Any], dict[str, Any]]:
         As :func:`NetLoad`, naming ``who``.
     """
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{who}: {str(p)!r} is a folder, not a saved net")
     if not p.is_file():
         raise FileNotFoundError(f"{who}: no such file: {str(p)!r}")
     from safetensors import safe_open

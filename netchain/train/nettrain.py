@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
@@ -484,6 +485,69 @@ def _stopping(spec: Any) -> tuple[int, float, str] | None:
 PROPS = ("TrainedNet", "All", *(k for k in NetTrainResults.PROPERTIES if k != "TrainedNet"))
 
 
+@dataclass
+class _Loop:
+    """The training loop's counters at its start: fresh, or as a checkpoint left them."""
+
+    best_val: float = math.inf  # lowest validation loss so far
+    best_watch: float = math.inf  # lowest watched loss (early stopping)
+    best_arrays: list[Any] | None = None  # the parameters at the best validation loss
+    since_best: int = 0
+    step: int = 0  # batches done
+    r0: int = 0  # the first round to run
+    before: float = 0.0  # seconds spent before a resume
+    stop_reason: str = "MaxTrainingRounds"
+
+    def resume(
+        self,
+        saved: CheckpointState,
+        trainer: Trainer,
+        rng: Any,
+        results: NetTrainResults,
+        path: Any,
+        rounds: int,
+        time_goal: float | None,
+    ) -> None:
+        """Put the optimiser, the generator, the results and these counters back as the
+        checkpoint ``saved`` (already checked against this run) recorded them."""
+        st = saved.state
+        try:
+            trainer.optimizer.load_state_arrays(
+                trainer.params, st["optimizer_steps"], saved.optimizer
+            )
+        except ValueError as exc:
+            raise ValueError(f"resume_from: damaged checkpoint {str(path)!r}: {exc}") from None
+        try:
+            rng.bit_generator.state = st["random_state"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(
+                f"resume_from: damaged training state in {str(path)!r}: the random "
+                f"generator's state does not fit ({exc})"
+            ) from None
+        best = None if saved.best is None else [xp.asarray(a) for a in saved.best]
+        if best is not None and [(a.size, a.dtype) for a in best] != [
+            (p._data.size, p._data.dtype) for p in trainer.params
+        ]:
+            raise ValueError(
+                f"resume_from: damaged checkpoint {str(path)!r}: the best net's arrays do not "
+                "fit the net"
+            )
+        results.round_losses = list(st["round_losses"])
+        results.validation_losses = list(st["validation_losses"])
+        results.rounds = self.r0 = st["rounds"]
+        results.batches = self.step = st["batches"]
+        results.best_round = st["best_round"]
+        self.best_val, self.best_watch = st["best_validation_loss"], st["best_watched"]
+        self.since_best, self.best_arrays, self.before = st["since_best"], best, st["elapsed"]
+        done = st["stop_reason"]  # why the run that wrote it stopped, if it had
+        if (
+            done in ("StoppingCriterion", "NonFiniteLoss")
+            or (done == "MaxTrainingRounds" and self.r0 >= rounds)
+            or (done == "TimeGoal" and time_goal is not None and self.before >= time_goal)
+        ):
+            self.stop_reason, self.r0 = done, rounds
+
+
 def _resumes_from(ckpt: Any, resume_from: Any) -> bool:
     """Whether a run resumes from the "Directory" it writes its checkpoints into."""
     if resume_from is None:
@@ -492,16 +556,25 @@ def _resumes_from(ckpt: Any, resume_from: Any) -> bool:
     return (source if source.is_dir() else source.parent) == ckpt.path
 
 
+def _jsonable_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options as JSON gives them back (tuples as lists), for comparing with a checkpoint's."""
+    return json.loads(json.dumps(options, default=repr))
+
+
 def _check_resume(
-    saved: CheckpointState, fingerprints: dict[str, str], path: Any, seed: Any
+    saved: CheckpointState,
+    fingerprints: dict[str, str],
+    path: Any,
+    seed: Any,
+    options: dict[str, Any],
 ) -> None:
     """Refuse a resume whose net, data or options differ from the run that wrote the
     checkpoint (the result could not equal an uninterrupted run)."""
     what = {  # in this order: a seed or option may also change what NetTrain makes of the data
         "seed": "another random_seed",
+        "net": "another net (its layers, shapes or the arrays it came with)",
         "options": "other options (batch size, method and its settings, learning rate and "
         "schedule, loss, stopping criterion or working precision)",
-        "net": "another net (its layers, shapes or the arrays it came with)",
         "data": "other data (training or validation arrays, or their split)",
     }
     theirs = saved.state.get("fingerprints") or {}
@@ -512,6 +585,15 @@ def _check_resume(
                 hint = (
                     " (with random_seed=None a validation fraction is drawn afresh; give the "
                     "run an int seed to resume it)"
+                )
+            then = saved.state.get("options")
+            if key == "options" and isinstance(then, dict):
+                now = _jsonable_options(options)
+                changed = [k for k in sorted(set(then) | set(now)) if then.get(k) != now.get(k)]
+                hint = (
+                    " ("
+                    + "; ".join(f"{k}: {then.get(k)!r} then, {now.get(k)!r} now" for k in changed)
+                    + ")"
                 )
             raise ValueError(
                 f"resume_from: the checkpoint {str(path)!r} was written by a run with {text} "
@@ -759,7 +841,7 @@ def NetTrain(
         }
         fingerprints = fingerprint(trained, net, (X, T, Xv, Tv), options, seed_key)
     if resumed is not None:
-        _check_resume(resumed, fingerprints, resume_from, random_seed)
+        _check_resume(resumed, fingerprints, resume_from, random_seed, options)
         for path, layer in leaf_layers(trained):
             for name, arr in resumed.net_arrays.get(path, {}).items():
                 if arr is not None and name not in layer.disabled:
@@ -786,54 +868,16 @@ def NetTrain(
         learning_rate=float(learning_rate),
         batch_size=batch_size,
     )
-    best_val, best_watch, best_arrays, since_best = math.inf, math.inf, None, 0
-    step = r0 = 0
-    before = 0.0  # seconds spent before a resume
-    stop_reason = "MaxTrainingRounds"
+    loop = _Loop()
     if resumed is not None:
-        st = resumed.state
-        try:
-            trainer.optimizer.load_state_arrays(
-                trainer.params, st["optimizer_steps"], resumed.optimizer
-            )
-        except ValueError as exc:
-            raise ValueError(
-                f"resume_from: damaged checkpoint {str(resume_from)!r}: {exc}"
-            ) from None
-        try:
-            train_rng.bit_generator.state = st["random_state"]
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(
-                f"resume_from: damaged training state in {str(resume_from)!r}: the random "
-                f"generator's state does not fit ({exc})"
-            ) from None
-        results.round_losses = list(st["round_losses"])
-        results.validation_losses = list(st["validation_losses"])
-        results.rounds = r0 = st["rounds"]
-        results.batches = step = st["batches"]
-        results.best_round = st["best_round"]
-        best_val, best_watch, since_best = (
-            st["best_validation_loss"],
-            st["best_watched"],
-            st["since_best"],
-        )
-        best_arrays = None if resumed.best is None else [xp.asarray(a) for a in resumed.best]
-        if best_arrays is not None and [(a.size, a.dtype) for a in best_arrays] != [
-            (p._data.size, p._data.dtype) for p in trainer.params
-        ]:
-            raise ValueError(
-                f"resume_from: damaged checkpoint {str(resume_from)!r}: the best net's arrays "
-                "do not fit the net"
-            )
-        before = st["elapsed"]
-        done = st["stop_reason"]  # why the run that wrote it stopped, if it had
-        if (
-            done == "StoppingCriterion"
-            or done == "NonFiniteLoss"
-            or (done == "MaxTrainingRounds" and r0 >= rounds)
-            or (done == "TimeGoal" and time_goal is not None and before >= time_goal)
-        ):
-            stop_reason, r0 = done, rounds
+        loop.resume(resumed, trainer, train_rng, results, resume_from, rounds, time_goal)
+    best_val, best_watch, best_arrays, since_best = (
+        loop.best_val,
+        loop.best_watch,
+        loop.best_arrays,
+        loop.since_best,
+    )
+    step, r0, before, stop_reason = loop.step, loop.r0, loop.before, loop.stop_reason
     reporter = _reporter(training_progress_reporting, rounds)
     if reporter is not None and hasattr(reporter, "update") and r0:
         reporter.update(min(r0, rounds))
@@ -903,6 +947,7 @@ def NetTrain(
                         "elapsed": time.perf_counter() - start,
                         "stop_reason": finished,
                         "fingerprints": fingerprints,
+                        "options": _jsonable_options(options),
                     }
                     write_checkpoint(
                         ckpt.destination(r + 1),
