@@ -18,6 +18,7 @@ name : str
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from typing import Any
@@ -55,6 +56,22 @@ class NumbaKernels:
     def use(self, flag: bool) -> None:
         """Switch the kernels on (the default) or off (array expressions)."""
         self._loaded = None if flag else False
+
+
+def errstate(**kwargs: Any) -> Any:
+    """``numpy.errstate`` on NumPy; nothing on CuPy, which raises no floating-point warnings."""
+    return _np.errstate(**kwargs) if name == "numpy" else contextlib.nullcontext()
+
+
+def writeable(a: Any) -> bool:
+    """Whether an array may be written (CuPy arrays have no read-only flag: always True)."""
+    return bool(getattr(a.flags, "writeable", True))
+
+
+def set_writeable(a: Any, flag: bool) -> None:
+    """Mark a NumPy array (or view) read-only or writable again; nothing on CuPy."""
+    if hasattr(a.flags, "writeable"):
+        a.flags.writeable = flag
 
 
 #: Default floating dtype for nets and tensors made from non-floating data.

@@ -84,3 +84,32 @@ def test_engine_array_code_goes_through_the_backend(part):
         assert "numpy" not in _imports(path), (
             f"{path.name} imports numpy directly; use netchain.backend.xp"
         )
+
+
+@pytest.mark.parametrize("part", ["autodiff", "layers", "nets", "train"])
+def test_engine_uses_no_numpy_only_array_feature(part):
+    # CuPy arrays have no read-only flag and CuPy no errstate (found on a GPU run): the engine
+    # asks netchain.backend (writeable, set_writeable, errstate) instead
+    for path in (PACKAGE / part).rglob("*.py"):
+        text = path.read_text()
+        for feature in (".flags.writeable", "xp.errstate", "np.errstate"):
+            assert feature not in text, f"{path.name} uses {feature}; use netchain.backend"
+
+
+def test_backend_array_helpers_work_without_numpy_flags():
+    from netchain import backend
+
+    class CupyLike:  # what a CuPy array's flags offer
+        class flags:
+            c_contiguous = True
+
+    a = CupyLike()
+    assert backend.writeable(a)
+    backend.set_writeable(a, False)  # nothing to do, no error
+    import numpy as np
+
+    b = np.zeros(3)
+    backend.set_writeable(b, False)
+    assert not backend.writeable(b)
+    with backend.errstate(divide="ignore"):
+        assert np.isinf(np.float64(1.0) / np.zeros(1))[0]

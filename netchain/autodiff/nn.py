@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from netchain import backend
 from netchain.autodiff.ops import unbroadcast
 from netchain.autodiff.tensor import Tensor, as_tensor, is_grad_enabled, make_result
 from netchain.backend import special, xp
@@ -301,14 +302,14 @@ def cross_entropy(probabilities: Any, target: Any) -> Tensor:
     if ta.shape == P.shape and ta.dtype.kind == "f":
         t = as_tensor(target, dtype=P.dtype)
         T = t._data
-        with xp.errstate(divide="ignore"):
+        with backend.errstate(divide="ignore"):
             logp = xp.log(P)
         loss = xp.asarray(-special.xlogy(T, P).sum() / count, dtype=P.dtype)
 
         def backward(g: Any) -> tuple[Any, Any]:
             gp = gt = None
             if p.requires_grad:
-                with xp.errstate(divide="ignore", invalid="ignore"):
+                with backend.errstate(divide="ignore", invalid="ignore"):
                     gp = xp.where(T == 0, 0, -T / P) * (g / count)
             if t.requires_grad:
                 gt = -logp * (g / count)
@@ -318,12 +319,12 @@ def cross_entropy(probabilities: Any, target: Any) -> Tensor:
     idx = _target_indices(target, P.shape).reshape(-1)
     flat = P.reshape(-1, C)
     rows = xp.arange(flat.shape[0])
-    with xp.errstate(divide="ignore"):
+    with backend.errstate(divide="ignore"):
         loss = xp.asarray(-xp.log(flat[rows, idx]).sum() / count, dtype=P.dtype)
 
     def backward_idx(g: Any) -> tuple[Any]:
         gp = xp.zeros_like(flat)
-        with xp.errstate(divide="ignore"):
+        with backend.errstate(divide="ignore"):
             gp[rows, idx] = -(g / count) / flat[rows, idx]
         return (gp.reshape(P.shape),)
 
@@ -369,12 +370,12 @@ def binary_cross_entropy(probabilities: Any, target: Any) -> Tensor:
     def backward(g: Any) -> tuple[Any, Any]:
         gp = gt = None
         if p.requires_grad:
-            with xp.errstate(divide="ignore", invalid="ignore"):
+            with backend.errstate(divide="ignore", invalid="ignore"):
                 a = xp.where(T == 0, 0, T / P)
                 b = xp.where(T == 1, 0, (1 - T) / (1 - P))
             gp = (b - a) * (g / n)
         if t.requires_grad:
-            with xp.errstate(divide="ignore"):
+            with backend.errstate(divide="ignore"):
                 gt = unbroadcast((xp.log(1 - P) - xp.log(P)) * (g / n), t.shape)
         return gp, gt
 

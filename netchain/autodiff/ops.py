@@ -144,7 +144,7 @@ def pow(a: Any, b: Any) -> Tensor:
             else:
                 ga = g * b * (a ** (b - 1))
         if nb:
-            with xp.errstate(divide="ignore", invalid="ignore"):
+            with backend.errstate(divide="ignore", invalid="ignore"):
                 la = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
             gb = g * y * la
         return ga, gb

@@ -125,10 +125,10 @@ class Tensor:
     # ------------------------------------------------------------------ array access
     @property
     def data(self) -> Any:
-        if not self.requires_grad or not self._data.flags.writeable:
+        if not self.requires_grad or not backend.writeable(self._data):
             return self._data
         view = self._data.view()
-        view.flags.writeable = False
+        backend.set_writeable(view, False)
         return view
 
     @data.setter
@@ -160,7 +160,7 @@ class Tensor:
     def numpy(self) -> Any:
         """The values as a NumPy array (a copy when the data is read-only)."""
         a = backend.to_numpy(self._data)
-        return a if a.flags.writeable else a.copy()
+        return a if backend.writeable(a) else a.copy()
 
     def item(self) -> float:
         """The single value of a one-element tensor as a Python float."""
@@ -207,7 +207,7 @@ class Tensor:
                 "an in-place operation on a leaf tensor that requires a gradient would be "
                 "invisible to backward; wrap the update in `with no_grad():`"
             )
-        if not self._data.flags.writeable:
+        if not backend.writeable(self._data):
             raise RuntimeError(
                 f"this tensor (result of {self._op or 'an operation'}) is saved for a backward "
                 "pass and cannot be modified in place"
@@ -339,7 +339,7 @@ def make_result(
                 t._backward = backward
                 t._versions = tuple(p._version for p in parents)
                 t._op = op
-                data.flags.writeable = False
+                backend.set_writeable(data, False)
                 break
     return t
 
@@ -374,7 +374,7 @@ def _store_grad(t: Tensor, g: Any, handed: set[int]) -> None:
         g = g.astype(t._data.dtype)
     if t.grad is None:
         owner = _owner(g)
-        if owner in handed or not g.flags.writeable or not g.flags.c_contiguous:
+        if owner in handed or not backend.writeable(g) or not g.flags.c_contiguous:
             g = xp.array(g, copy=True)
         else:
             handed.add(owner)
@@ -418,7 +418,7 @@ def _run_backward(root: Tensor, seed: Any) -> None:
             grads[key] = pg if prev is None else prev + pg
         # release the graph below this node: its arrays are no longer needed
         if hasattr(node._data, "flags") and node._data.base is None:
-            node._data.flags.writeable = True
+            backend.set_writeable(node._data, True)
         node._parents = ()
         node._backward = _released
         node._versions = ()

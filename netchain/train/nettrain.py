@@ -883,7 +883,7 @@ def NetTrain(
         reporter.update(min(r0, rounds))
     start = time.perf_counter() - before
     # overflow in a diverging run is reported once, below, as a non-finite loss
-    with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with backend.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for r in range(r0, rounds):
                 order = train_rng.permutation(n)
