@@ -28,22 +28,24 @@ from numba import njit
 @njit(cache=True)
 def lstm_gates(A, c_prev, c, m, H, one):  # pragma: no cover - compiled
     """A holds tanh of the half-scaled sigmoid pre-activations and of the candidate's; turn the
-    sigmoid blocks into sigmoids in place and compute the new cell state."""
+    sigmoid blocks into sigmoids in place and compute the new cell state. (Each loop touches
+    few arrays, through 1-D views of one row, so that LLVM vectorises it.)"""
     half = one / (one + one)
     for n in range(A.shape[0]):
         if m[n]:
             a = A[n]
+            for j in range(2 * H):
+                a[j] = half + half * a[j]
+            for j in range(3 * H, 4 * H):
+                a[j] = half + half * a[j]
+            ai, af, ag = a[:H], a[H : 2 * H], a[2 * H : 3 * H]
+            cp, cn = c_prev[n], c[n]
             for j in range(H):
-                i = half + half * a[j]
-                f = half + half * a[H + j]
-                o = half + half * a[3 * H + j]
-                a[j] = i
-                a[H + j] = f
-                a[3 * H + j] = o
-                c[n, j] = f * c_prev[n, j] + i * a[2 * H + j]
+                cn[j] = af[j] * cp[j] + ai[j] * ag[j]
         else:
+            cp, cn = c_prev[n], c[n]
             for j in range(H):
-                c[n, j] = c_prev[n, j]
+                cn[j] = cp[j]
 
 
 @njit(cache=True)
@@ -61,31 +63,38 @@ def lstm_hidden(A, tc, h_prev, h, m, H):  # pragma: no cover - compiled
 @njit(cache=True)
 def lstm_backward(A, tc, c_prev, dy, dh_rec, dh_pass, dc, m, H, has_dy, one):  # pragma: no cover
     """One step back: A (activations) becomes the gradient of the pre-activations; dc and
-    dh_pass are updated in place (dh_pass keeps what passes around the step's weights)."""
+    dh_pass are updated in place (dh_pass keeps what passes around the step's weights). The
+    row's dh is gathered in dh_pass and its dc in dc before the gates are overwritten, in
+    loops over 1-D row views that LLVM vectorises."""
     for n in range(A.shape[0]):
+        a, dp, dr = A[n], dh_pass[n], dh_rec[n]
         if m[n]:
-            a = A[n]
+            if has_dy:
+                d = dy[n]
+                for j in range(H):
+                    dp[j] = dr[j] + dp[j] + d[j]
+            else:
+                for j in range(H):
+                    dp[j] = dr[j] + dp[j]
+            ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+            t, cp, dcn = tc[n], c_prev[n], dc[n]
             for j in range(H):
-                dh = dh_rec[n, j] + dh_pass[n, j]
-                if has_dy:
-                    dh += dy[n, j]
-                i = a[j]
-                f = a[H + j]
-                g = a[2 * H + j]
-                o = a[3 * H + j]
-                t = tc[n, j]
-                dcc = dc[n, j] + dh * o * (one - t * t)
-                a[j] = dcc * g * i * (one - i)
-                a[H + j] = dcc * c_prev[n, j] * f * (one - f)
-                a[2 * H + j] = dcc * i * (one - g * g)
-                a[3 * H + j] = dh * t * o * (one - o)
-                dc[n, j] = dcc * f
-                dh_pass[n, j] = 0
+                o, tj, dh = ao[j], t[j], dp[j]
+                dcn[j] = dcn[j] + dh * o * (one - tj * tj)
+                ao[j] = dh * tj * o * (one - o)
+            for j in range(H):
+                dcc, i, f, g = dcn[j], ai[j], af[j], ag[j]
+                ai[j] = dcc * g * i * (one - i)
+                af[j] = dcc * cp[j] * f * (one - f)
+                ag[j] = dcc * i * (one - g * g)
+                dcn[j] = dcc * f
+            for j in range(H):
+                dp[j] = 0
         else:
             for j in range(H):
-                dh_pass[n, j] = dh_rec[n, j] + dh_pass[n, j]
+                dp[j] = dr[j] + dp[j]
             for j in range(4 * H):
-                A[n, j] = 0
+                a[j] = 0
 
 
 # ----------------------------------------------------------------------------- GRU (r, z, n)

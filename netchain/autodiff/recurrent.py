@@ -60,6 +60,7 @@ def _kernels() -> Any:
 
 
 _BLAS: Any = None
+_scratch = backend.scratch
 
 
 def _serial_blas() -> Any:
@@ -209,8 +210,7 @@ def _results(
     stash: list[Any] = [None] * len(extras)
 
     def backward_main(g: Any) -> tuple[Any, ...]:
-        with _serial_blas():
-            return backward_all(None if _is_zero(g) else g, *stash)
+        return backward_all(None if _is_zero(g) else g, *stash)
 
     first = make_result(main, parents, backward_main, op)
     outs = [first]
@@ -225,7 +225,10 @@ def _results(
 
 
 def _time_major(X: Any, dtype: Any) -> Any:
-    return xp.ascontiguousarray(X.transpose(1, 0, 2), dtype=dtype)
+    """(N, T, F) -> a (T, N, F) scratch copy in ``dtype``."""
+    out = _scratch.empty((X.shape[1], X.shape[0], X.shape[2]), dtype)
+    out[...] = X.transpose(1, 0, 2)
+    return out
 
 
 def _batch_major(Y: Any) -> Any:
@@ -365,7 +368,7 @@ def _input_projection(
     N, T, F = x.shape
     Wi_d, Wh_d = _as_float(Wi, dtype), _as_float(Wh, dtype)
     Xt2 = _time_major(x._data, dtype).reshape(T * N, F)
-    A = xp.empty((T, N, G), dtype=dtype)
+    A = _scratch.empty((T, N, G), dtype)
     A2 = A.reshape(T * N, G)
     xp.matmul(Xt2, (Wi_d if scale is None else Wi_d * scale[:, None]).T, out=A2)
     return Wi_d, Wh_d, Xt2, A, A2
@@ -468,11 +471,11 @@ def lstm(
     if b is not None:
         A2 += _as_float(b, dtype) * scale
     WhT = xp.ascontiguousarray((Wh_d * scale[:, None]).T)
-    Hs = xp.empty((T + 1, N, H), dtype=dtype)
-    Cs = xp.empty((T + 1, N, H), dtype=dtype)
+    Hs = _scratch.empty((T + 1, N, H), dtype)
+    Cs = _scratch.empty((T + 1, N, H), dtype)
     _initial(h0, Hs[0], dtype)
     _initial(c0, Cs[0], dtype)
-    TC = xp.empty((T, N, H), dtype=dtype)
+    TC = _scratch.empty((T, N, H), dtype)
     tmp = xp.empty((N, G), dtype=dtype)
     ones = xp.ones(N, dtype=xp.uint8)
     with _serial_blas():  # small products between kernels: one BLAS thread
@@ -572,9 +575,9 @@ def gru(
         bhn = bh_d[2 * H :]
     A2 += bias * scale
     WhT = xp.ascontiguousarray((Wh_d * scale[:, None]).T)
-    Hs = xp.empty((T + 1, N, H), dtype=dtype)
+    Hs = _scratch.empty((T + 1, N, H), dtype)
     _initial(h0, Hs[0], dtype)
-    GHN = xp.empty((T, N, H), dtype=dtype)
+    GHN = _scratch.empty((T, N, H), dtype)
     gh = xp.empty((N, G), dtype=dtype)
     ones = xp.ones(N, dtype=xp.uint8)
     with _serial_blas():  # small products between kernels: one BLAS thread
@@ -594,7 +597,7 @@ def gru(
 
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
-        DG = xp.empty((T, N, G), dtype=dtype)
+        DG = _scratch.empty((T, N, G), dtype)
         with _serial_blas():  # small products between kernels: one BLAS thread
             for t in range(T - 1, -1, -1):
                 m = _step_mask(masks, full, t, ones)
@@ -667,7 +670,7 @@ def rnn(
     if b is not None:
         XW += _as_float(b, dtype)
     WhT = xp.ascontiguousarray(Wh_d.T)
-    Hs = xp.empty((T + 1, N, H), dtype=dtype)
+    Hs = _scratch.empty((T + 1, N, H), dtype)
     _initial(h0, Hs[0], dtype)
     tmp = xp.empty((N, H), dtype=dtype)
     with _serial_blas():  # small products between kernels: one BLAS thread
