@@ -4,8 +4,7 @@ One training step (forward, cross-entropy loss, backward, Adam update) of an LST
 units on sequences of 50 steps of 32 features, batch 32, its last output classified by a
 LinearLayer(10); the same with a GRU. Both sides start from the same weights and data; the
 quality column is the loss of the first step on each side (equal when the two compute the same
-function). The last two rows hold PyTorch to one thread, as netchain's recurrent primitives hold
-BLAS to one thread (two threads lose badly whenever the other core is busy).
+function).
 
     python benchmarks/rnn.py            # both cases, 3 alternating rounds
     python benchmarks/rnn.py --case GRU
@@ -70,10 +69,10 @@ def ours(kind: str) -> dict:
     return {"seconds": seconds, "quality": first}
 
 
-def peer(kind: str, threads: int = 2) -> dict:
+def peer(kind: str) -> dict:
     import torch
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(2)
     p = _problem(kind)
     rnn = (torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU)(F, H, batch_first=True)
     head = torch.nn.Linear(H, C)
@@ -112,18 +111,6 @@ CASES = [
         "GRU(128), input 32, T=50, batch 32: one Adam step",
         lambda: ours("GRU"),
         lambda: peer("GRU"),
-    ),
-    # For reference on a shared machine: PyTorch held to one thread, as netchain's recurrent
-    # primitives hold BLAS (see netchain.autodiff.recurrent._serial_blas).
-    Case(
-        "LSTM, same step, PyTorch on 1 thread",
-        lambda: ours("LSTM"),
-        lambda: peer("LSTM", 1),
-    ),
-    Case(
-        "GRU, same step, PyTorch on 1 thread",
-        lambda: ours("GRU"),
-        lambda: peer("GRU", 1),
     ),
 ]
 

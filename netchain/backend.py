@@ -181,6 +181,38 @@ class Scratch:
                 return
 
 
+_THREADPOOLS: Any = None
+
+
+def threadpools() -> Any:
+    """threadpoolctl's controller of the loaded thread pools (made once), or None without it."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _THREADPOOLS = False
+        else:
+            _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS or None
+
+
+def blas_threads(n_threads: int | None) -> contextlib.AbstractContextManager:
+    """A context manager that limits NumPy's and SciPy's BLAS thread pools to ``n_threads``.
+
+    Work made of many small BLAS calls (an optimiser's objective on a few thousand rows, the
+    blocked LAPACK factorisation of a thin matrix) pays for waking and synchronising the
+    pool's threads on every call; on a small machine shared with other processes one thread is
+    then several times faster (see PERFORMANCE.md, "thread-pool traps"). ``None`` changes
+    nothing, and so does the CuPy backend. Uses :mod:`threadpoolctl`; without it, this is a
+    no-op.
+    """
+    pools = threadpools() if n_threads is not None and name == "numpy" else None
+    if pools is None:
+        return contextlib.nullcontext()
+    return pools.limit(limits=n_threads, user_api="blas")
+
+
 #: The pool the engine's primitives draw their large temporaries from.
 scratch = Scratch()
 

@@ -42,7 +42,6 @@ what it does and how to do it"; Goodfellow, Bengio & Courville (2016), "Deep Lea
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from netchain import backend
@@ -59,32 +58,7 @@ def _kernels() -> Any:
     return _KERNELS.get()
 
 
-_BLAS: Any = None
 _scratch = backend.scratch
-
-
-def _serial_blas() -> Any:
-    """A context in which BLAS runs on one thread (when threadpoolctl is installed).
-
-    The recurrent primitives run their time loops inside it, forward and backward. The
-    per-step products are small ((N, H) by (H, 4H)) and alternate with Numba kernels and
-    NumPy's tanh, so a second BLAS thread goes to sleep between them and each product waits for
-    it to wake (and, when the other core is busy, to be scheduled): on two cores one LSTM
-    training step (128 units, T = 50, batch 32) took twice as long with two threads in the
-    loops. The large products outside the loops (all steps' input projections, the weight
-    gradients) keep BLAS's threads.
-    """
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - optional
-            _BLAS = False
-        else:
-            _BLAS = ThreadpoolController()
-    if not _BLAS or backend.name != "numpy":
-        return contextlib.nullcontext()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def use_kernels(flag: bool) -> None:
@@ -357,20 +331,32 @@ def _initial(s: Tensor | None, out: Any, dtype: Any) -> None:
 
 
 def _input_projection(
-    x: Tensor, Wi: Tensor, Wh: Tensor, dtype: Any, G: int, scale: Any = None
+    x: Tensor, Wi: Tensor, Wh: Tensor, dtype: Any, G: int, scale: Any = None, bias: Any = None
 ) -> tuple[Any, Any, Any, Any, Any]:
     """The input part of every step's pre-activations, in one matrix product.
 
     Returns the weights as ``dtype`` arrays, the time-major inputs ``Xt2`` (T N, F) and the
     pre-activations ``A`` (T, N, G) with their (T N, G) view ``A2``; ``scale`` (G,), when
-    given, multiplies the rows of the input weights (the sigmoid gates' halving).
+    given, multiplies the rows of the input weights (the sigmoid gates' halving). A ``bias``
+    (G,) rides in the product: ``Xt2`` gets a column of ones (T N, F + 1) and the weights the
+    bias as a last column, so that no pass over ``A`` adds it and the bias gradient comes out
+    of the input-weight gradient's product (see :func:`_weight_grads`).
     """
     N, T, F = x.shape
     Wi_d, Wh_d = _as_float(Wi, dtype), _as_float(Wh, dtype)
-    Xt2 = _time_major(x._data, dtype).reshape(T * N, F)
+    k = F if bias is None else F + 1
+    Xt = _scratch.empty((T, N, k), dtype)
+    Xt[:, :, :F] = x._data.transpose(1, 0, 2)
+    W = Wi_d
+    if bias is not None:
+        Xt[:, :, F] = 1
+        W = xp.concatenate([Wi_d, bias[:, None]], axis=1)
+    if scale is not None:
+        W = W * scale[:, None]
+    Xt2 = Xt.reshape(T * N, k)
     A = _scratch.empty((T, N, G), dtype)
     A2 = A.reshape(T * N, G)
-    xp.matmul(Xt2, (Wi_d if scale is None else Wi_d * scale[:, None]).T, out=A2)
+    xp.matmul(Xt2, W.T, out=A2)
     return Wi_d, Wh_d, Xt2, A, A2
 
 
@@ -400,19 +386,33 @@ def _backward_start(gY: Any, ghT: Any, N: int, H: int, dtype: Any) -> tuple[bool
 
 
 def _weight_grads(
-    dA2: Any, dS2: Any, Xt2: Any, Hs: Any, x: Tensor, Wi: Tensor, Wh: Tensor
+    dA2: Any, dS2: Any, Xt2: Any, Hs: Any, x: Tensor, Wi: Tensor, Wh: Tensor, b: Tensor | None
 ) -> list[Any]:
-    """Gradients of the input, the input weights and the state weights (None where not
-    needed) from the pre-activation gradients of the input part ``dA2`` (T N, G) and of the
-    state part ``dS2`` (T N, G)."""
+    """Gradients of the input, the input weights, the state weights and the bias folded into
+    the input projection ``b`` (None where not needed or absent), from the pre-activation
+    gradients of the input part ``dA2`` (T N, G) and of the state part ``dS2`` (T N, G).
+    With a bias, ``Xt2`` has its column of ones (see :func:`_input_projection`) and one
+    product gives both the input-weight and the bias gradient."""
     N, T, F = x.shape
     H = Hs.shape[2]
-    gx = None
+    gx = gWi = gb = None
     if x.requires_grad:
         gx = _batch_major((dA2 @ _as_float(Wi, dA2.dtype)).reshape(T, N, F))
-    gWi = dA2.T @ Xt2 if Wi.requires_grad else None
+    want_b = b is not None and b.requires_grad
+    if Wi.requires_grad or want_b:
+        g = dA2.T @ Xt2
+        gWi = xp.ascontiguousarray(g[:, :F]) if Wi.requires_grad else None
+        gb = xp.ascontiguousarray(g[:, F]) if want_b else None
     gWh = dS2.T @ Hs[:T].reshape(T * N, H) if Wh.requires_grad else None
-    return [gx, gWi, gWh]
+    return [gx, gWi, gWh, gb]
+
+
+def _state_gradient(dA: Any, WhT: Any, buf: Any, out: Any) -> None:
+    """``out`` (N, H) = ``dA`` (N, G) @ W_h, computed as W_h^T (H, G) @ dA^T: BLAS splits
+    the H rows of that product over its threads, where it would not split N (28 instead of
+    38 us at 2 threads for N = 32, H = 128, measured); ``buf`` (H, N) holds the product."""
+    xp.matmul(WhT, dA.T, out=buf)
+    xp.copyto(out, buf.T)
 
 
 # ----------------------------------------------------------------------------- LSTM
@@ -467,9 +467,8 @@ def lstm(
     scale = xp.ones(G, dtype=dtype)
     scale[: 2 * H] = 0.5
     scale[3 * H :] = 0.5
-    Wi_d, Wh_d, Xt2, A, A2 = _input_projection(x, Wi, Wh, dtype, G, scale)
-    if b is not None:
-        A2 += _as_float(b, dtype) * scale
+    b_d = None if b is None else _as_float(b, dtype)
+    Wi_d, Wh_d, Xt2, A, A2 = _input_projection(x, Wi, Wh, dtype, G, scale, b_d)
     WhT = xp.ascontiguousarray((Wh_d * scale[:, None]).T)
     Hs = _scratch.empty((T + 1, N, H), dtype)
     Cs = _scratch.empty((T + 1, N, H), dtype)
@@ -478,16 +477,15 @@ def lstm(
     TC = _scratch.empty((T, N, H), dtype)
     tmp = xp.empty((N, G), dtype=dtype)
     ones = xp.ones(N, dtype=xp.uint8)
-    with _serial_blas():  # small products between kernels: one BLAS thread
-        for t in range(T):
-            At = A[t]
-            m = _step_mask(masks, full, t, ones)
-            xp.matmul(Hs[t], WhT, out=tmp)
-            xp.add(At, tmp, out=At)
-            xp.tanh(At, out=At)
-            ops.lstm_gates(At, Cs[t], Cs[t + 1], m, H, one)
-            xp.tanh(Cs[t + 1], out=TC[t])
-            ops.lstm_hidden(At, TC[t], Hs[t], Hs[t + 1], m, H)
+    for t in range(T):
+        At = A[t]
+        m = _step_mask(masks, full, t, ones)
+        xp.matmul(Hs[t], WhT, out=tmp)
+        xp.add(At, tmp, out=At)
+        xp.tanh(At, out=At)
+        ops.lstm_gates(At, Cs[t], Cs[t + 1], m, H, one)
+        xp.tanh(Cs[t + 1], out=TC[t])
+        ops.lstm_hidden(At, TC[t], Hs[t], Hs[t + 1], m, H)
     out, hT = _forward_results(Hs, masks, full)
     cT = Cs[T].copy()
     parents = _parents(x, Wi, Wh, b, h0, c0)
@@ -495,17 +493,17 @@ def lstm(
     def backward_all(gY: Any, ghT: Any, gcT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         dc = xp.zeros((N, H), dtype=dtype) if gcT is None else xp.array(gcT, dtype=dtype)
-        with _serial_blas():  # small products between kernels: one BLAS thread
-            for t in range(T - 1, -1, -1):
-                m = _step_mask(masks, full, t, ones)
-                ops.lstm_backward(
-                    A[t], TC[t], Cs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dc, m, H,
-                    has_dy, one,
-                )  # fmt: skip
-                xp.matmul(A[t], Wh_d, out=dh_rec)
-        grads = _weight_grads(A2, A2, Xt2, Hs, x, Wi, Wh)
+        WhD, buf = xp.ascontiguousarray(Wh_d.T), xp.empty((H, N), dtype=dtype)
+        for t in range(T - 1, -1, -1):
+            m = _step_mask(masks, full, t, ones)
+            ops.lstm_backward(
+                A[t], TC[t], Cs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dc, m, H,
+                has_dy, one,
+            )  # fmt: skip
+            _state_gradient(A[t], WhD, buf, dh_rec)
+        *grads, gb = _weight_grads(A2, A2, Xt2, Hs, x, Wi, Wh, b)
         if b is not None:
-            grads.append(A2.sum(axis=0) if b.requires_grad else None)
+            grads.append(gb)
         if h0 is not None:
             grads.append(dh_rec + dh_pass)
         if c0 is not None:
@@ -564,7 +562,8 @@ def gru(
     G = 3 * H
     scale = xp.ones(G, dtype=dtype)
     scale[: 2 * H] = 0.5
-    Wi_d, Wh_d, Xt2, A, A2 = _input_projection(x, Wi, Wh, dtype, G, scale)
+    # the input biases and the state biases of r and z ride in the input projection; the
+    # state bias of n stays apart (r multiplies it)
     bias = xp.zeros(G, dtype=dtype)
     if bi is not None:
         bias += _as_float(bi, dtype)
@@ -573,43 +572,43 @@ def gru(
         bh_d = _as_float(bh, dtype)
         bias[: 2 * H] += bh_d[: 2 * H]
         bhn = bh_d[2 * H :]
-    A2 += bias * scale
+    folded = None if bi is None and bh is None else bias
+    Wi_d, Wh_d, Xt2, A, A2 = _input_projection(x, Wi, Wh, dtype, G, scale, folded)
     WhT = xp.ascontiguousarray((Wh_d * scale[:, None]).T)
     Hs = _scratch.empty((T + 1, N, H), dtype)
     _initial(h0, Hs[0], dtype)
     GHN = _scratch.empty((T, N, H), dtype)
     gh = xp.empty((N, G), dtype=dtype)
     ones = xp.ones(N, dtype=xp.uint8)
-    with _serial_blas():  # small products between kernels: one BLAS thread
-        for t in range(T):
-            At = A[t]
-            m = _step_mask(masks, full, t, ones)
-            xp.matmul(Hs[t], WhT, out=gh)
-            rz = At[:, : 2 * H]
-            xp.add(rz, gh[:, : 2 * H], out=rz)
-            xp.tanh(rz, out=rz)
-            ops.gru_gates(At, gh, bhn, GHN[t], H, one)
-            cand = At[:, 2 * H :]
-            xp.tanh(cand, out=cand)
-            ops.gru_hidden(At, Hs[t], Hs[t + 1], m, H)
+    for t in range(T):
+        At = A[t]
+        m = _step_mask(masks, full, t, ones)
+        xp.matmul(Hs[t], WhT, out=gh)
+        rz = At[:, : 2 * H]
+        xp.add(rz, gh[:, : 2 * H], out=rz)
+        xp.tanh(rz, out=rz)
+        ops.gru_gates(At, gh, bhn, GHN[t], H, one)
+        cand = At[:, 2 * H :]
+        xp.tanh(cand, out=cand)
+        ops.gru_hidden(At, Hs[t], Hs[t + 1], m, H)
     out, hT = _forward_results(Hs, masks, full)
     parents = _parents(x, Wi, Wh, bi, bh, h0)
 
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         DG = _scratch.empty((T, N, G), dtype)
-        with _serial_blas():  # small products between kernels: one BLAS thread
-            for t in range(T - 1, -1, -1):
-                m = _step_mask(masks, full, t, ones)
-                ops.gru_backward(
-                    A[t], GHN[t], Hs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, DG[t], m, H,
-                    has_dy, one,
-                )  # fmt: skip
-                xp.matmul(DG[t], Wh_d, out=dh_rec)
+        WhD, buf = xp.ascontiguousarray(Wh_d.T), xp.empty((H, N), dtype=dtype)
+        for t in range(T - 1, -1, -1):
+            m = _step_mask(masks, full, t, ones)
+            ops.gru_backward(
+                A[t], GHN[t], Hs[t], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, DG[t], m, H,
+                has_dy, one,
+            )  # fmt: skip
+            _state_gradient(DG[t], WhD, buf, dh_rec)
         DG2 = DG.reshape(T * N, G)
-        grads = _weight_grads(A2, DG2, Xt2, Hs, x, Wi, Wh)
+        *grads, gbi = _weight_grads(A2, DG2, Xt2, Hs, x, Wi, Wh, bi)
         if bi is not None:
-            grads.append(A2.sum(axis=0) if bi.requires_grad else None)
+            grads.append(gbi)
         if bh is not None:
             grads.append(DG2.sum(axis=0) if bh.requires_grad else None)
         if h0 is not None:
@@ -666,24 +665,22 @@ def rnn(
     _, masks, full = sequence_mask(lengths, N, T)
     ops = _Ops()
     one = dtype.type(1)
-    Wi_d, Wh_d, Xt2, XW, _ = _input_projection(x, Wi, Wh, dtype, H)
-    if b is not None:
-        XW += _as_float(b, dtype)
+    b_d = None if b is None else _as_float(b, dtype)
+    Wi_d, Wh_d, Xt2, XW, _ = _input_projection(x, Wi, Wh, dtype, H, None, b_d)
     WhT = xp.ascontiguousarray(Wh_d.T)
     Hs = _scratch.empty((T + 1, N, H), dtype)
     _initial(h0, Hs[0], dtype)
     tmp = xp.empty((N, H), dtype=dtype)
-    with _serial_blas():  # small products between kernels: one BLAS thread
-        for t in range(T):
-            ht = Hs[t + 1]
-            xp.matmul(Hs[t], WhT, out=tmp)
-            xp.add(XW[t], tmp, out=ht)
-            if relu:
-                xp.maximum(ht, 0, out=ht)
-            else:
-                xp.tanh(ht, out=ht)
-            if t >= full:
-                ops.rnn_carry(Hs[t], ht, masks[t])
+    for t in range(T):
+        ht = Hs[t + 1]
+        xp.matmul(Hs[t], WhT, out=tmp)
+        xp.add(XW[t], tmp, out=ht)
+        if relu:
+            xp.maximum(ht, 0, out=ht)
+        else:
+            xp.tanh(ht, out=ht)
+        if t >= full:
+            ops.rnn_carry(Hs[t], ht, masks[t])
     out, hT = _forward_results(Hs, masks, full)
     parents = _parents(x, Wi, Wh, b, h0)
     ones = xp.ones(N, dtype=xp.uint8)
@@ -691,18 +688,18 @@ def rnn(
     def backward_all(gY: Any, ghT: Any) -> tuple[Any, ...]:
         has_dy, dY, dh_rec, dh_pass = _backward_start(gY, ghT, N, H, dtype)
         dA = XW  # reused: the pre-activations are no longer needed
-        with _serial_blas():  # small products between kernels: one BLAS thread
-            for t in range(T - 1, -1, -1):
-                m = _step_mask(masks, full, t, ones)
-                ops.rnn_backward(
-                    Hs[t + 1], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dA[t], m, relu, has_dy,
-                    one,
-                )  # fmt: skip
-                xp.matmul(dA[t], Wh_d, out=dh_rec)
+        WhD, buf = xp.ascontiguousarray(Wh_d.T), xp.empty((H, N), dtype=dtype)
+        for t in range(T - 1, -1, -1):
+            m = _step_mask(masks, full, t, ones)
+            ops.rnn_backward(
+                Hs[t + 1], dY[t] if has_dy else dh_rec, dh_rec, dh_pass, dA[t], m, relu, has_dy,
+                one,
+            )  # fmt: skip
+            _state_gradient(dA[t], WhD, buf, dh_rec)
         dA2 = dA.reshape(T * N, H)
-        grads = _weight_grads(dA2, dA2, Xt2, Hs, x, Wi, Wh)
+        *grads, gb = _weight_grads(dA2, dA2, Xt2, Hs, x, Wi, Wh, b)
         if b is not None:
-            grads.append(dA2.sum(axis=0) if b.requires_grad else None)
+            grads.append(gb)
         if h0 is not None:
             grads.append(dh_rec + dh_pass)
         return tuple(grads)

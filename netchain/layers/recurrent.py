@@ -40,8 +40,7 @@ from typing import Any, ClassVar
 
 from netchain import autodiff as ad
 from netchain.autodiff import Tensor
-from netchain.autodiff.recurrent import _serial_blas
-from netchain.backend import xp
+from netchain.backend import blas_threads, xp
 from netchain.layers.base import Context, Layer, Shape, ShapeError, format_shape
 from netchain.layers.structural import sequence_lengths, set_sequence_lengths
 
@@ -82,7 +81,7 @@ def _sequence_input(value: Any, layer: str) -> Shape | None:
 def _orthogonal(n: int, rng: Any) -> Any:
     """A random orthogonal matrix: Q of the QR factorisation of a Gaussian matrix, its columns'
     signs fixed by R's diagonal so that it is uniformly (Haar) distributed (Mezzadri, 2007)."""
-    with _serial_blas():  # a small LAPACK call: a second thread only waits (see the primitives)
+    with blas_threads(1):  # a small LAPACK call: a second thread only waits
         q, r = xp.linalg.qr(xp.asarray(rng.standard_normal((n, n))))
     return q * xp.sign(xp.diag(r))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from netchain.backend import xp
+from netchain.backend import blas_threads, threadpools, xp
 
 __all__ = [
     "BaseEstimator",
@@ -584,36 +584,6 @@ def check_random_state(random_state: Any) -> np.random.Generator:
 
 # --------------------------------------------------------------------------- BLAS threads
 
-_THREADPOOLS: Any = None
-
-
-def _threadpools() -> Any:
-    """threadpoolctl's controller of the loaded thread pools (made once), or None without it."""
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-            _THREADPOOLS = False
-        else:
-            _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS or None
-
-
-def blas_threads(n_threads: int | None) -> contextlib.AbstractContextManager:
-    """A context manager that limits NumPy's and SciPy's BLAS thread pools to ``n_threads``.
-
-    Work made of many small BLAS calls (an optimiser's objective on a few thousand rows, the
-    blocked LAPACK factorisation of a thin matrix) pays for waking and synchronising the
-    pool's threads on every call; on a small machine shared with other processes one thread is
-    then several times faster (see PERFORMANCE.md, "thread-pool traps"). ``None`` changes
-    nothing. Uses :mod:`threadpoolctl`; without it, this is a no-op.
-    """
-    pools = _threadpools() if n_threads is not None else None
-    if pools is None:
-        return contextlib.nullcontext()
-    return pools.limit(limits=n_threads, user_api="blas")
-
 
 def blas_thread_count() -> int:
     """How many threads BLAS would use now (its largest pool); 1 without threadpoolctl.
@@ -621,7 +591,7 @@ def blas_thread_count() -> int:
     For work split by hand across threads that each call BLAS on one thread, so as to use the
     cores that the environment (e.g. ``OPENBLAS_NUM_THREADS``) allows.
     """
-    pools = _threadpools()
+    pools = threadpools()
     if pools is None:  # pragma: no cover
         return 1
     counts = [lib.num_threads for lib in pools.lib_controllers if lib.user_api == "blas"]
