@@ -254,13 +254,13 @@ def _zero_pad(
     a: Any, padding: tuple[tuple[int, int], ...], value: float = 0.0, scratch: bool = False
 ) -> Any:
     """``a`` (N, C, *S) with its spatial dimensions padded by a constant (no copy if no
-    padding); with ``scratch`` the padded copy is a reusable buffer (give it back)."""
+    padding); with ``scratch`` the padded copy is a buffer of the scratch pool."""
     if not any(lo or hi for lo, hi in padding):
         return a
     N, C, *S = a.shape
     shape = (N, C, *(n + lo + hi for n, (lo, hi) in zip(S, padding)))
     if scratch:
-        out = _scratch.take(shape, a.dtype)
+        out = _scratch.empty(shape, a.dtype)
         out.fill(value)
     else:
         out = xp.full(shape, value, a.dtype)
@@ -293,50 +293,7 @@ def _windows(
     return view[index]
 
 
-class _Scratch:
-    """A small pool of large temporary arrays, reused across calls.
-
-    Freshly allocated large arrays cost page faults (the memory is returned to the operating
-    system between training steps); the column buffers of a convolution are the same few
-    shapes at every step, so they are kept here once released. At most two arrays per shape
-    and ``limit`` bytes in all are kept.
-    """
-
-    def __init__(self, limit: int = 256 << 20, smallest: int = 1 << 16) -> None:
-        self.free: dict[tuple[Any, ...], list[Any]] = {}
-        self.bytes = 0
-        self.limit = limit
-        self.smallest = smallest
-
-    def take(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """An uninitialised array of this shape and dtype (reused when one is free)."""
-        stack = self.free.get((tuple(shape), xp.dtype(dtype).str))
-        if stack:
-            try:
-                a = stack.pop()
-            except IndexError:  # another thread took it
-                return xp.empty(shape, dtype=dtype)
-            self.bytes -= a.nbytes
-            return a
-        return xp.empty(shape, dtype=dtype)
-
-    def zeros(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        a = self.take(shape, dtype)
-        a.fill(0)
-        return a
-
-    def give(self, *arrays: Any) -> None:
-        """Hand back arrays that nothing references any more."""
-        for a in arrays:
-            if a is None or a.nbytes < self.smallest or a.base is not None:
-                continue
-            stack = self.free.setdefault((a.shape, a.dtype.str), [])
-            if len(stack) < 2 and self.bytes + a.nbytes <= self.limit:
-                stack.append(a)
-                self.bytes += a.nbytes
-
-
-_scratch = _Scratch()
+_scratch = backend.scratch
 
 
 class _Grid:
@@ -412,14 +369,12 @@ class _Grid:
         N, C = a.shape[:2]
         d = self.d
         shape = (N, C, *self.kernel) if self.batch_first else (C, *self.kernel, N)
-        cols = _scratch.take((*shape, *self.small), a.dtype)
+        cols = _scratch.empty((*shape, *self.small), a.dtype)
         padded = _zero_pad(a, self.pads, scratch=True)
         view = _windows(padded, self.kernel, self.stride, self.dilation)  # (N, C, *out, *k)
         kaxes, oaxes = tuple(range(2 + d, 2 + 2 * d)), tuple(range(2, 2 + d))
         order = (0, 1, *kaxes, *oaxes) if self.batch_first else (1, *kaxes, 0, *oaxes)
         xp.copyto(cols, view.transpose(order))
-        if padded is not a:
-            _scratch.give(padded)
         return cols
 
     def col2im(self, cols: Any) -> Any:
@@ -450,21 +405,19 @@ class _Grid:
                 dst[...] = self._slot(cols, offs)
         grid = _crop(acc, self.pads)
         out = xp.ascontiguousarray(grid if self.batch_first else grid.swapaxes(0, 1))
-        if out.base is None and out is not acc:  # else the result is acc or a view of it
-            _scratch.give(acc)
         return out
 
     def rows(self, a: Any) -> Any:
         """(N, C, *small) -> an (N * positions, C) matrix: one row per (example, position)."""
         N, C = a.shape[:2]
-        out = _scratch.take((N, *self.small, C), a.dtype)
+        out = _scratch.empty((N, *self.small, C), a.dtype)
         xp.copyto(xp.moveaxis(out, -1, 1), a)
         return out.reshape(N * self.positions, C)
 
     def channel_major(self, a: Any) -> Any:
         """(N, C, *small) -> a (C, N * positions) matrix: one column per (example, position)."""
         N, C = a.shape[:2]
-        out = _scratch.take((C, N, *self.small), a.dtype)
+        out = _scratch.empty((C, N, *self.small), a.dtype)
         xp.copyto(out, a.swapaxes(0, 1))
         return out.reshape(C, N * self.positions)
 
@@ -544,7 +497,7 @@ class _FlatGrid:
         """The (C k.., M) column buffer of a (C, M + tail) matrix (a scratch buffer), rows in
         (channel, kernel offset) order: one copy from a strided view."""
         C = flat.shape[0]
-        cols = _scratch.take((C, *self.kernel, self.M), flat.dtype)
+        cols = _scratch.empty((C, *self.kernel, self.M), flat.dtype)
         view = xp.lib.stride_tricks.as_strided(
             flat,
             cols.shape,
@@ -567,7 +520,7 @@ class _FlatGrid:
     def output(self, flat: Any, biases: Any = None) -> Any:
         """The (n, M) matrix -> a new contiguous (N, n, *out), plus biases (n,)."""
         v = self._outer(flat).swapaxes(0, 1)
-        out = xp.empty(v.shape, dtype=flat.dtype)
+        out = _scratch.empty(v.shape, flat.dtype)
         xp.copyto(out, v)
         if biases is not None:  # on the contiguous result: twice as fast as while copying
             out += biases.reshape(-1, *(1,) * len(self.out))
@@ -575,7 +528,10 @@ class _FlatGrid:
 
     def input(self, flat: Any) -> Any:
         """The (C, M + tail) matrix -> a new contiguous (N, C, *S)."""
-        return xp.ascontiguousarray(self._inner(flat).swapaxes(0, 1))
+        v = self._inner(flat).swapaxes(0, 1)
+        out = _scratch.empty(v.shape, flat.dtype)
+        xp.copyto(out, v)
+        return out
 
 
 def _convolution_flat(
@@ -584,7 +540,6 @@ def _convolution_flat(
     b: Tensor | None,
     grid: _FlatGrid,
     groups: int,
-    recording: bool,
 ) -> Tensor:
     """Stride-1 convolution through :class:`_FlatGrid` (see :func:`convolution`)."""
     X, Wt = x._data, w._data
@@ -594,14 +549,10 @@ def _convolution_flat(
     K, M = W3.shape[2], grid.M
     xflat = grid.flatten_input(X)
     cols = grid.im2col(xflat).reshape(groups, K, M)
-    _scratch.give(xflat)
-    Yflat = _scratch.take((n_out, M), X.dtype)
+    Yflat = _scratch.empty((n_out, M), X.dtype)
     for i in range(groups):
         xp.matmul(W3[i], cols[i], out=Yflat[i * og : (i + 1) * og])
     Y = grid.output(Yflat, None if b is None else b._data)
-    _scratch.give(Yflat)
-    if not recording:
-        _scratch.give(cols.base)
 
     def backward(g: Any) -> tuple[Any, ...]:
         gx = gw = gb = None
@@ -621,8 +572,6 @@ def _convolution_flat(
                 xp.matmul(W3[i].T, G[i * og : (i + 1) * og], out=gcols[i])
             acc = grid.col2im(gcols.reshape(-1, M))
             gx = grid.input(acc)
-            _scratch.give(acc)
-        _scratch.give(G, cols.base)
         return _with_bias((gx, gw), gb, b)
 
     return make_result(Y, _with_bias((x, w), b, b), backward, "convolution")
@@ -735,7 +684,7 @@ def convolution(
     batch_first = og * K * math.prod(out) <= SMALL_PRODUCT
     if not batch_first and all(s == 1 for s in stride):
         flat = _FlatGrid(N, tuple(S), out, kernel, dilation, pads, X.dtype.itemsize)
-        return _convolution_flat(x, w, b, flat, groups, recording)
+        return _convolution_flat(x, w, b, flat, groups)
     grid = _Grid(out, padded, kernel, stride, dilation, pads, batch_first)
     L = grid.positions
     M = N * L
@@ -749,25 +698,21 @@ def convolution(
             Y += bias.reshape(n_out, *(1,) * d)
     else:
         c = cols.reshape(groups, K, M)
-        Y2 = _scratch.take((groups, og, M), X.dtype)
+        Y2 = _scratch.empty((groups, og, M), X.dtype)
         for i in range(groups):
             xp.matmul(W3[i], c[i], out=Y2[i])
         Y = grid.batch_major(Y2.reshape(n_out, M), bias)
-        _scratch.give(Y2)
-    if not recording:
-        _scratch.give(cols)
 
     def backward(g: Any) -> tuple[Any, ...]:
         gx = gw = gb = None
         if batch_first:
             g4 = g.reshape(N, groups, og, L)
             if w.requires_grad:
-                gwt = _scratch.take((N, groups, K, og), g.dtype)
+                gwt = _scratch.empty((N, groups, K, og), g.dtype)
                 xp.matmul(c, g4.swapaxes(-1, -2), out=gwt)
                 gw = gwt.sum(axis=0)
-                _scratch.give(gwt)
             if x.requires_grad:
-                gcols = _scratch.take((N, groups, K, L), g.dtype)
+                gcols = _scratch.empty((N, groups, K, L), g.dtype)
                 xp.matmul(W3.swapaxes(-1, -2), g4, out=gcols)
         else:
             G = grid.rows(g)  # (M, n): rows are (example, position) pairs
@@ -776,10 +721,9 @@ def convolution(
                 for i in range(groups):
                     xp.matmul(c[i], G[:, i * og : (i + 1) * og], out=gw[i])
             if x.requires_grad:
-                gcols = _scratch.take((groups, K, M), g.dtype)
+                gcols = _scratch.empty((groups, K, M), g.dtype)
                 for i in range(groups):
                     xp.matmul(W3[i].T, G[:, i * og : (i + 1) * og].T, out=gcols[i])
-            _scratch.give(G.base)
         if gw is not None:
             gw = xp.ascontiguousarray(gw.swapaxes(-1, -2)).reshape(Wt.shape)
         if b is not None and b.requires_grad:
@@ -787,8 +731,6 @@ def convolution(
         if x.requires_grad:
             shape = (N, C, *kernel) if batch_first else (C, *kernel, N)
             gx = grid.col2im(gcols.reshape(*shape, *out))
-            _scratch.give(gcols)
-        _scratch.give(cols)
         return _with_bias((gx, gw), gb, b)
 
     return make_result(Y, _with_bias((x, w), b, b), backward, "convolution")
@@ -856,10 +798,9 @@ def deconvolution(
     M = N * grid.positions
     W2 = Wt.reshape(C, n_out * math.prod(kernel))
     XC = grid.channel_major(X)  # (C, M)
-    cols = _scratch.take((W2.shape[1], M), X.dtype)
+    cols = _scratch.empty((W2.shape[1], M), X.dtype)
     xp.matmul(W2.T, XC, out=cols)
     Y = grid.col2im(cols.reshape(n_out, *kernel, N, *S))
-    _scratch.give(cols, XC.base)
     if b is not None:
         Y += b._data.reshape(n_out, *(1,) * d)
 
@@ -867,17 +808,14 @@ def deconvolution(
         gcols = grid.im2col(g).reshape(-1, M)  # (n k.., M)
         gx = gw = gb = None
         if x.requires_grad:
-            gxc = _scratch.take((C, M), g.dtype)
+            gxc = _scratch.empty((C, M), g.dtype)
             xp.matmul(W2, gcols, out=gxc)
             gx = grid.batch_major(gxc)
-            _scratch.give(gxc)
         if w.requires_grad:
             XR = grid.rows(X)  # (M, C)
             gw = xp.ascontiguousarray((gcols @ XR).T).reshape(Wt.shape)
-            _scratch.give(XR.base)
         if b is not None and b.requires_grad:
             gb = g.sum(axis=(0, *range(2, 2 + d)))
-        _scratch.give(gcols.base)
         return _with_bias((gx, gw), gb, b)
 
     return make_result(Y, _with_bias((x, w), b, b), backward, "deconvolution")

@@ -39,7 +39,6 @@ from netchain import backend
 from netchain.autodiff.conv import (
     MAX_COLUMNS,
     _Grid,
-    _scratch,
     convolution,
     deconvolution,
     normalize_padding,
@@ -132,7 +131,6 @@ def _conv_weight_grad(x: Any, g: Any, kernel: tuple[int, ...], pads: Any, out: A
         cols = grid.im2col(xs)  # (C, k.., m, S..)
         rows = grid.rows(gs)  # (m P, G)
         acc += cols.reshape(K, -1) @ rows
-        _scratch.give(cols, rows.base)
     gw = xp.ascontiguousarray(acc.T).reshape(G, C, *kernel)
     if out is None:
         return gw
