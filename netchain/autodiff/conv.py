@@ -263,7 +263,8 @@ def _zero_pad(
         out = _scratch.empty(shape, a.dtype)
         out.fill(value)
     else:
-        out = xp.full(shape, value, a.dtype)
+        out = _scratch.empty(shape, a.dtype)
+        out.fill(value)
     out[(slice(None), slice(None), *(slice(lo, lo + n) for n, (lo, _) in zip(S, padding)))] = a
     return out
 
@@ -294,6 +295,17 @@ def _windows(
 
 
 _scratch = backend.scratch
+
+
+def _contiguous(a: Any, copy: bool = False) -> Any:
+    """``a`` as a C-contiguous array: itself when it is one (unless ``copy``), else a copy in
+    a scratch-pool buffer (results included: the pool reuses a buffer only once nothing refers
+    to it)."""
+    if a.flags.c_contiguous and not copy:
+        return a
+    out = _scratch.empty(a.shape, a.dtype)
+    xp.copyto(out, a)
+    return out
 
 
 class _Grid:
@@ -386,7 +398,7 @@ class _Grid:
         if k:
             N, C = cols.shape[:2] if self.batch_first else (cols.shape[1 + self.d], cols.shape[0])
             unpadded = tuple(n - lo - hi for n, (lo, hi) in zip(self.large, self.pads))
-            out = xp.zeros((N, C, *unpadded), dtype=cols.dtype)
+            out = _scratch.zeros((N, C, *unpadded), cols.dtype)
             flat = xp.ascontiguousarray(cols).reshape(-1)
             k.col2im(flat, out.reshape(-1), *self._numba_args(out.shape))
             return out
@@ -404,7 +416,7 @@ class _Grid:
             else:  # windows never share an element: each position is written once
                 dst[...] = self._slot(cols, offs)
         grid = _crop(acc, self.pads)
-        out = xp.ascontiguousarray(grid if self.batch_first else grid.swapaxes(0, 1))
+        out = _contiguous(grid if self.batch_first else grid.swapaxes(0, 1))
         return out
 
     def rows(self, a: Any) -> Any:
@@ -425,7 +437,7 @@ class _Grid:
         """A (C, N * positions) matrix -> a new contiguous (N, C, *small), plus biases (C,)."""
         C = m.shape[0]
         v = m.reshape(C, -1, *self.small).swapaxes(0, 1)
-        out = xp.empty(v.shape, dtype=m.dtype)
+        out = _scratch.empty(v.shape, m.dtype)
         if biases is None:
             xp.copyto(out, v)
         else:
@@ -899,15 +911,15 @@ def pooling(
     overlap = any(s < k for s, k in zip(stride, kernel))
     size = math.prod(kernel)
     if function == "Max":
-        Y = xp.array(window(Xp, offsets[0]))
+        Y = _contiguous(window(Xp, offsets[0]), copy=True)
         for offs in offsets[1:]:
             xp.maximum(Y, window(Xp, offs), out=Y)
 
         def backward_max(g: Any) -> tuple[Any]:
             # the first offset (row-major) whose value equals the window's maximum takes g
-            acc = xp.zeros((N, C, *padded), dtype=g.dtype)
-            taken = xp.zeros(Y.shape, dtype=bool)
-            first = xp.empty(Y.shape, dtype=bool)
+            acc = _scratch.zeros((N, C, *padded), g.dtype)
+            taken = _scratch.zeros(Y.shape, bool)
+            first = _scratch.empty(Y.shape, bool)
             for j, offs in enumerate(offsets):
                 xp.equal(window(Xp, offs), Y, out=first)
                 if j:
@@ -919,11 +931,11 @@ def pooling(
                     dst += g * first
                 else:
                     xp.multiply(g, first, out=dst)
-            return (xp.ascontiguousarray(_crop(acc, pads)),)
+            return (_contiguous(_crop(acc, pads)),)
 
         return make_result(Y, (x,), backward_max, "pooling")
 
-    Y = xp.array(window(Xp, offsets[0]))
+    Y = _contiguous(window(Xp, offsets[0]), copy=True)
     for offs in offsets[1:]:
         Y += window(Xp, offs)
     scale = 1.0 / size if function == "Mean" else 1.0
@@ -932,14 +944,14 @@ def pooling(
 
     def backward_sum(g: Any) -> tuple[Any]:
         gs = g * scale if scale != 1.0 else g
-        acc = xp.zeros((N, C, *padded), dtype=g.dtype)
+        acc = _scratch.zeros((N, C, *padded), g.dtype)
         for offs in offsets:
             dst = window(acc, offs)
             if overlap:
                 dst += gs
             else:
                 dst[...] = gs
-        return (xp.ascontiguousarray(_crop(acc, pads)),)
+        return (_contiguous(_crop(acc, pads)),)
 
     return make_result(Y, (x,), backward_sum, "pooling")
 
@@ -1076,7 +1088,8 @@ def pad(x: Any, widths: Any, value: float = 0.0) -> Tensor:
             raise ValueError(f"pad: widths must be non-negative, got {widths!r}")
         pairs.append((lo, hi))
     shape = tuple(n + lo + hi for n, (lo, hi) in zip(X.shape, pairs))
-    Y = xp.full(shape, value, dtype=X.dtype)
+    Y = _scratch.empty(shape, X.dtype)
+    Y.fill(value)
     inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(X.shape, pairs))
     Y[inner] = X
     return make_result(Y, (x,), lambda g: (g[inner],), "pad")
