@@ -705,7 +705,8 @@ def convolution(
     bias = None if b is None else b._data
     if batch_first:
         c = cols.reshape(N, groups, K, L)
-        Y = xp.matmul(W3, c).reshape(N, n_out, *out)
+        Y = xp.matmul(W3, c, out=_scratch.empty((N, groups, og, L), X.dtype))
+        Y = Y.reshape(N, n_out, *out)
         if bias is not None:
             Y += bias.reshape(n_out, *(1,) * d)
     else:

@@ -44,31 +44,51 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+_scratch = backend.scratch
+
+
+def _times(g: Any, *factors: Any) -> Any:
+    """g * f1 * f2 ... (in that order), into a scratch-pool buffer."""
+    shape = xp.broadcast_shapes(g.shape, *(xp.shape(f) for f in factors))
+    out = xp.multiply(g, factors[0], out=_scratch.empty(shape, xp.result_type(g, factors[0])))
+    for f in factors[1:]:
+        out *= f
+    return out
+
+
 # ---------------------------------------------------------------------- activations
 
 
 def relu(x: Any) -> Tensor:
     """Rectified linear unit max(x, 0) (Wolfram: ``Ramp``); gradient 0 at x <= 0."""
     x = as_tensor(x)
-    y = xp.maximum(x._data, 0)
+    X = x._data
+    y = xp.maximum(X, 0, out=_scratch.empty(X.shape, xp.result_type(X, 0)))
     if not (x.requires_grad and is_grad_enabled()):
         return make_result(y, (x,), None, "relu")
-    positive = y > 0  # kept for backward: a float-by-bool product is twice as fast as g * (y > 0)
-    return make_result(y, (x,), lambda g: (g * positive,), "relu")
+    # kept for backward: a float-by-bool product is twice as fast as g * (y > 0)
+    positive = xp.greater(y, 0, out=_scratch.empty(y.shape, bool))
+
+    def backward(g: Any) -> tuple[Any]:
+        return (_times(g, positive),)
+
+    return make_result(y, (x,), backward, "relu")
 
 
 def sigmoid(x: Any) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^-x), without overflow for any x."""
     x = as_tensor(x)
-    y = special.expit(x._data)
-    return make_result(y, (x,), lambda g: (g * y * (1 - y),), "sigmoid")
+    X = x._data
+    y = special.expit(X, out=_scratch.empty(X.shape, xp.result_type(X, 0.0)))
+    return make_result(y, (x,), lambda g: (_times(g, y, 1 - y),), "sigmoid")
 
 
 def tanh(x: Any) -> Tensor:
     """Hyperbolic tangent."""
     x = as_tensor(x)
-    y = xp.tanh(x._data)
-    return make_result(y, (x,), lambda g: (g * (1 - y * y),), "tanh")
+    X = x._data
+    y = xp.tanh(X, out=_scratch.empty(X.shape, xp.result_type(X, 0.0)))
+    return make_result(y, (x,), lambda g: (_times(g, 1 - y * y),), "tanh")
 
 
 def softplus(x: Any) -> Tensor:
@@ -162,7 +182,8 @@ def linear(x: Any, weights: Any, biases: Any = None) -> Tensor:
     if X.shape[-1:] != W.shape[1:]:
         raise ValueError(f"linear: input of shape {X.shape} does not match weights {W.shape}")
     X2 = X.reshape(-1, X.shape[-1]) if X.ndim != 2 else X
-    Y = X2 @ W._data.T
+    dtype = xp.result_type(X2, W._data)
+    Y = xp.matmul(X2, W._data.T, out=_scratch.empty((X2.shape[0], W.shape[0]), dtype))
     if b is not None:
         Y += b._data
     if X.ndim != 2:
@@ -172,7 +193,8 @@ def linear(x: Any, weights: Any, biases: Any = None) -> Tensor:
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         gx = gW = gb = None
         if x.requires_grad:
-            gx = (g2 @ W._data).reshape(X.shape)
+            out = _scratch.empty((g2.shape[0], W.shape[1]), xp.result_type(g2, W._data))
+            gx = xp.matmul(g2, W._data, out=out).reshape(X.shape)
         if W.requires_grad:
             # one example: an outer product, which NumPy's matmul (inner size 1) does 5x slower
             gW = g2.T * X2 if g2.shape[0] == 1 else g2.T @ X2
@@ -349,12 +371,25 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any) -> Tensor:
     Computed as max(z, 0) - z t + log1p(e^-|z|); its gradient is (sigmoid(z) - t) / n.
     """
     z, t, Z, T, n = _with_target(logits, target)
-    loss = xp.asarray(
-        (xp.maximum(Z, 0) - Z * T + xp.log1p(xp.exp(-xp.abs(Z)))).sum() / n, dtype=Z.dtype
-    )
+    # the same expression, evaluated in that order in two scratch buffers
+    shape, dtype = xp.broadcast_shapes(Z.shape, T.shape), xp.result_type(Z, T)
+    terms, soft = _scratch.empty(shape, dtype), _scratch.empty(shape, dtype)
+    xp.maximum(Z, 0, out=terms)
+    terms -= xp.multiply(Z, T, out=soft)
+    xp.abs(Z, out=soft)
+    xp.negative(soft, out=soft)
+    xp.exp(soft, out=soft)
+    xp.log1p(soft, out=soft)
+    terms += soft
+    loss = xp.asarray(terms.sum() / n, dtype=Z.dtype)
+    del terms, soft
 
     def backward(g: Any) -> tuple[Any, Any]:
-        gz = (special.expit(Z) - T) * (g / n) if z.requires_grad else None
+        gz = None
+        if z.requires_grad:
+            gz = special.expit(Z, out=_scratch.empty(Z.shape, xp.result_type(Z, 0.0)))
+            gz -= T
+            gz *= g / n
         gt = unbroadcast(-Z * (g / n), t.shape) if t.requires_grad else None
         return gz, gt
 

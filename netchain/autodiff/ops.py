@@ -414,7 +414,7 @@ def getitem(x: Any, index: Any) -> Tensor:
     shape, dtype = x.shape, x.dtype
 
     def backward(g: Any) -> tuple[Any]:
-        gx = xp.zeros(shape, dtype=dtype)
+        gx = backend.scratch.zeros(shape, dtype)
         if basic:
             gx[index] = g
         else:

@@ -206,7 +206,10 @@ def _time_major(X: Any, dtype: Any) -> Any:
 
 
 def _batch_major(Y: Any) -> Any:
-    return xp.ascontiguousarray(Y.transpose(1, 0, 2))
+    """(T, N, H) -> a (N, T, H) copy in a scratch-pool buffer."""
+    out = _scratch.empty((Y.shape[1], Y.shape[0], Y.shape[2]), Y.dtype)
+    out[...] = Y.transpose(1, 0, 2)
+    return out
 
 
 def _step_mask(masks: Any, full: int, t: int, ones: Any) -> Any:
