@@ -410,26 +410,29 @@ def test_gradients_survive_later_calls(rng, monkeypatch, limit, n, c, size, pads
         ),
         ((2, 3, 11), (4, 3, 3), {"stride": 3, "padding": (2, 1), "dilation": 2}),
         ((2, 4, 7, 7), (4, 2, 3, 3), {"stride": 2, "padding": 1, "groups": 2}),
+        # stride 1: the flat layout when the products are large (limit 0)
+        ((3, 4, 9, 8), (6, 4, 3, 2), {"dilation": (1, 2), "padding": ((1, 2), (0, 1))}),
+        ((2, 4, 7, 7), (4, 2, 3, 3), {"padding": 2, "groups": 2}),
     ],
 )
 def test_numba_col2im_equals_the_numpy_additions(xs, ws, kw, limit, rng, monkeypatch):
-    # the Numba col2im kernel (1-D and 2-D) and the NumPy strided additions it replaces give
-    # the same input gradient of a convolution and the same transposed convolution, in both
-    # column layouts
+    # the Numba kernels (col2im in 1-D and 2-D; the flat layout's columns, output, upstream
+    # scatter and input gradient in 2-D) and the NumPy copies and strided additions they
+    # replace give the same convolution, gradients and transposed convolution, in every layout
     monkeypatch.setattr(conv_module, "SMALL_PRODUCT", limit)
-    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    x, w, bias = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
     g = None
     results = []
     for flag in (True, False):
         conv_module.use_kernels(flag)
         try:
-            t = Tensor(x, requires_grad=True)
-            y = convolution(t, w, **kw)
+            t, tw, tb = (Tensor(a, requires_grad=True) for a in (x, w, bias))
+            y = convolution(t, tw, tb, **kw)
             g = rng.standard_normal(y.shape) if g is None else g
             y.backward(g)
             deconv_kw = {k: v for k, v in kw.items() if k != "groups"}
             z = deconvolution(g, w, **deconv_kw)
-            results.append([y.data, t.grad, z.data])
+            results.append([y.data, t.grad, tw.grad, tb.grad, z.data])
         finally:
             conv_module.use_kernels(True)
     for a, b in zip(*results):

@@ -67,3 +67,104 @@ def col2im(cols, x, shape, kernel, out, sy, sx, dy, dx, top, left, channel_major
                             if 0 <= row < H:
                                 _scatter(cols, p, x, (image + row) * W + off, j0, j1, sx)
                             p += OW
+
+
+# ----------------------------------------------------------------------------- flat layout
+# :class:`netchain.autodiff.conv._FlatGrid` (stride-1 2-D convolutions) keeps a batch as a
+# channel-major matrix (C, M): M = N F, F = HP WP the positions of one padded example, row-major.
+# These loops move data between that matrix and (N, C, H, W) arrays in one pass, rows of an
+# image at a time (contiguous inner loops that LLVM vectorises), instead of NumPy copies through
+# 4-D strided views (swapped axes, cropped rows) whose runs are one image row.
+
+
+@njit(cache=True)
+def flat_output(flat, biases, out, HP, WP, has_bias):  # pragma: no cover - compiled
+    """out[n, o, i, j] = flat[o, n F + i WP + j] (+ biases[o]) for the (N, n, OH, OW) out."""
+    N, n_out, OH, OW = out.shape
+    F = HP * WP
+    for n in range(N):
+        for o in range(n_out):
+            b = biases[o] if has_bias else flat[0, 0] - flat[0, 0]
+            for i in range(OH):
+                src = flat[o, n * F + i * WP : n * F + i * WP + OW]
+                dst = out[n, o, i]
+                if has_bias:
+                    for j in range(OW):
+                        dst[j] = src[j] + b
+                else:
+                    for j in range(OW):
+                        dst[j] = src[j]
+
+
+@njit(cache=True)
+def flat_scatter(g, flat, HP, WP):  # pragma: no cover - compiled
+    """flat[o, n F + i WP + j] = g[n, o, i, j] inside the (OH, OW) grid of each example and 0
+    everywhere else (the whole (n, M) matrix is written)."""
+    N, n_out, OH, OW = g.shape
+    F = HP * WP
+    zero = flat[0, 0] - flat[0, 0]
+    for o in range(n_out):
+        row = flat[o]
+        for n in range(N):
+            base = n * F
+            for i in range(OH):
+                src = g[n, o, i]
+                s = base + i * WP
+                for j in range(OW):
+                    row[s + j] = src[j]
+                for j in range(OW, WP):
+                    row[s + j] = zero
+            for k in range(base + OH * WP, base + F):
+                row[k] = zero
+
+
+@njit(cache=True)
+def flat_col2im(cols, shifts, gx, acc, HP, WP, top, left):  # pragma: no cover - compiled
+    """The input gradient (N, C, H, W) from the column gradients ``cols`` (C, P, M), P kernel
+    offsets with flat shifts ``shifts``: for each channel, the offsets' rows are added into
+    ``acc`` (M + tail,) at their shifts, in order (as the NumPy path adds them, but one
+    channel at a time, so that ``acc`` stays in the cache), and the positions inside the
+    padding, (a + top, b + left) of each example, are copied out."""
+    N, C, H, W = gx.shape
+    P, M = cols.shape[1], cols.shape[2]
+    F = HP * WP
+    zero = cols[0, 0, 0] - cols[0, 0, 0]
+    for c in range(C):
+        for q in range(acc.shape[0]):
+            acc[q] = zero
+        for p in range(P):
+            src = cols[c, p]
+            dst = acc[shifts[p] : shifts[p] + M]
+            for q in range(M):
+                dst[q] += src[q]
+        for n in range(N):
+            for a in range(H):
+                src = acc[n * F + (a + top) * WP + left :]
+                row = gx[n, c, a]
+                for b in range(W):
+                    row[b] = src[b]
+
+
+@njit(cache=True)
+def flat_im2col(x, shifts, cols, row, HP, WP, top, left):  # pragma: no cover - compiled
+    """The column buffer ``cols`` (C, P, M) of ``x`` (N, C, H, W): for each channel, its padded
+    flat row (M + tail,) is laid out in ``row`` (zeros around each example's image at (top,
+    left)), and each offset's row of the buffer is the slice of it at the offset's shift."""
+    N, C, H, W = x.shape
+    P, M = cols.shape[1], cols.shape[2]
+    F = HP * WP
+    zero = cols[0, 0, 0] - cols[0, 0, 0]
+    for c in range(C):
+        for q in range(row.shape[0]):
+            row[q] = zero
+        for n in range(N):
+            for a in range(H):
+                src = x[n, c, a]
+                dst = row[n * F + (a + top) * WP + left :]
+                for b in range(W):
+                    dst[b] = src[b]
+        for p in range(P):
+            src = row[shifts[p] : shifts[p] + M]
+            dst = cols[c, p]
+            for q in range(M):
+                dst[q] = src[q]

@@ -499,11 +499,34 @@ class _FlatGrid:
         xp.copyto(self._inner(flat), x.swapaxes(0, 1))
         return flat
 
+    def _numba(self) -> Any:
+        """The Numba kernels for 2-D grids (False: NumPy copies through strided views)."""
+        return _kernels() if len(self.out) == 2 else False
+
     def flatten_output(self, g: Any) -> Any:
         """(N, n, *out) -> the (n, M) matrix, zero outside the output grid (a scratch buffer)."""
+        k = self._numba()
+        if k:
+            flat = _scratch.empty((g.shape[1], self.M), g.dtype)
+            k.flat_scatter(_contiguous(g), flat, *self.padded)
+            return flat
         flat = _scratch.zeros((g.shape[1], self.M), g.dtype)
         xp.copyto(self._outer(flat), g.swapaxes(0, 1))
         return flat
+
+    def columns(self, x: Any) -> Any:
+        """The (C k.., M) column buffer of ``x`` (N, C, *S) (a scratch buffer): in 2-D one
+        Numba pass per channel, else :meth:`flatten_input` then :meth:`im2col`."""
+        k = self._numba()
+        if not k:
+            return self.im2col(self.flatten_input(x))
+        C = x.shape[1]
+        cols = _scratch.empty((C, len(self.shifts), self.M), x.dtype)
+        row = xp.empty(self.M + self.tail, dtype=x.dtype)
+        shifts = xp.asarray(self.shifts, dtype=xp.int64)
+        top, left = self.pads[0][0], self.pads[1][0]
+        k.flat_im2col(_contiguous(x), shifts, cols, row, *self.padded, top, left)
+        return cols.reshape(-1, self.M)
 
     def im2col(self, flat: Any) -> Any:
         """The (C k.., M) column buffer of a (C, M + tail) matrix (a scratch buffer), rows in
@@ -531,6 +554,12 @@ class _FlatGrid:
 
     def output(self, flat: Any, biases: Any = None) -> Any:
         """The (n, M) matrix -> a new contiguous (N, n, *out), plus biases (n,)."""
+        k = self._numba()
+        if k:
+            out = _scratch.empty((self.N, flat.shape[0], *self.out), flat.dtype)
+            has_bias = biases is not None
+            k.flat_output(flat, biases if has_bias else flat[:, 0], out, *self.padded, has_bias)
+            return out
         v = self._outer(flat).swapaxes(0, 1)
         out = _scratch.empty(v.shape, flat.dtype)
         xp.copyto(out, v)
@@ -538,12 +567,23 @@ class _FlatGrid:
             out += biases.reshape(-1, *(1,) * len(self.out))
         return out
 
-    def input(self, flat: Any) -> Any:
-        """The (C, M + tail) matrix -> a new contiguous (N, C, *S)."""
-        v = self._inner(flat).swapaxes(0, 1)
-        out = _scratch.empty(v.shape, flat.dtype)
-        xp.copyto(out, v)
-        return out
+    def input_gradient(self, gcols: Any) -> Any:
+        """The column gradients (C k.., M) -> the input gradient, a new contiguous (N, C, *S):
+        col2im, then the positions inside the padding (one Numba pass in 2-D)."""
+        k = self._numba()
+        if not k:
+            v = self._inner(self.col2im(gcols)).swapaxes(0, 1)
+            out = _scratch.empty(v.shape, gcols.dtype)
+            xp.copyto(out, v)
+            return out
+        C = gcols.shape[0] // len(self.shifts)
+        gx = _scratch.empty((self.N, C, *self.spatial), gcols.dtype)
+        shifts = xp.asarray(self.shifts, dtype=xp.int64)
+        top, left = self.pads[0][0], self.pads[1][0]
+        acc = xp.empty(self.M + self.tail, dtype=gcols.dtype)
+        slots = gcols.reshape(C, len(self.shifts), self.M)
+        k.flat_col2im(slots, shifts, gx, acc, *self.padded, top, left)
+        return gx
 
 
 def _convolution_flat(
@@ -559,8 +599,7 @@ def _convolution_flat(
     og = n_out // groups
     W3 = Wt.reshape(groups, og, -1)
     K, M = W3.shape[2], grid.M
-    xflat = grid.flatten_input(X)
-    cols = grid.im2col(xflat).reshape(groups, K, M)
+    cols = grid.columns(X).reshape(groups, K, M)
     Yflat = _scratch.empty((n_out, M), X.dtype)
     for i in range(groups):
         xp.matmul(W3[i], cols[i], out=Yflat[i * og : (i + 1) * og])
@@ -582,8 +621,7 @@ def _convolution_flat(
             gcols = cols
             for i in range(groups):
                 xp.matmul(W3[i].T, G[i * og : (i + 1) * og], out=gcols[i])
-            acc = grid.col2im(gcols.reshape(-1, M))
-            gx = grid.input(acc)
+            gx = grid.input_gradient(gcols.reshape(-1, M))
         return _with_bias((gx, gw), gb, b)
 
     return make_result(Y, _with_bias((x, w), b, b), backward, "convolution")
