@@ -327,6 +327,21 @@ def test_backward_needs_a_gradient_for_non_scalars():
         (x * 2).backward(np.ones(2))
 
 
+def test_the_callers_upstream_gradient_is_never_written_nor_handed_out():
+    # backward(g) reads g in place (no copy); the gradients it stores are arrays of their own
+    g = np.array([1.0, 2.0, 3.0])
+    for make in (lambda x: x * 1.0, lambda x: x + x, lambda x: x.reshape(3)):
+        x = Tensor(np.zeros(3), requires_grad=True)
+        make(x).backward(g)
+        assert x.grad is not g and not np.shares_memory(x.grad, g)
+        x.grad += 100.0
+        np.testing.assert_array_equal(g, [1.0, 2.0, 3.0])
+    assert g.flags.writeable
+    x = Tensor(np.zeros(3), requires_grad=True)
+    x.backward(g)  # the tensor itself is the leaf
+    assert not np.shares_memory(x.grad, g)
+
+
 def test_numpy_arrays_on_the_left_defer_to_tensor():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = np.array([2.0, 3.0]) * x

@@ -514,33 +514,37 @@ class _FlatGrid:
         xp.copyto(self._outer(flat), g.swapaxes(0, 1))
         return flat
 
-    def columns(self, x: Any) -> Any:
+    def columns(self, x: Any, ones: bool = False) -> Any:
         """The (C k.., M) column buffer of ``x`` (N, C, *S) (a scratch buffer): in 2-D one
-        Numba pass per channel, else :meth:`flatten_input` then :meth:`im2col`."""
+        Numba pass per channel, else :meth:`flatten_input` then :meth:`im2col`. With
+        ``ones``, a last row of ones follows (C k.. + 1 rows): a bias column in the weights
+        then adds the biases within the product."""
+        C, P = x.shape[1], len(self.shifts)
+        buf = _scratch.empty((C * P + ones, self.M), x.dtype)
+        if ones:
+            buf[C * P] = 1
+        cols = buf[: C * P].reshape(C, P, self.M)
         k = self._numba()
-        if not k:
-            return self.im2col(self.flatten_input(x))
-        C = x.shape[1]
-        cols = _scratch.empty((C, len(self.shifts), self.M), x.dtype)
-        row = xp.empty(self.M + self.tail, dtype=x.dtype)
-        shifts = xp.asarray(self.shifts, dtype=xp.int64)
-        top, left = self.pads[0][0], self.pads[1][0]
-        k.flat_im2col(_contiguous(x), shifts, cols, row, *self.padded, top, left)
-        return cols.reshape(-1, self.M)
+        if k:
+            row = xp.empty(self.M + self.tail, dtype=x.dtype)
+            shifts = xp.asarray(self.shifts, dtype=xp.int64)
+            top, left = self.pads[0][0], self.pads[1][0]
+            k.flat_im2col(_contiguous(x), shifts, cols, row, *self.padded, top, left)
+        else:
+            self.im2col(self.flatten_input(x), cols)
+        return buf
 
-    def im2col(self, flat: Any) -> Any:
-        """The (C k.., M) column buffer of a (C, M + tail) matrix (a scratch buffer), rows in
+    def im2col(self, flat: Any, cols: Any) -> None:
+        """Fill ``cols`` (C, P, M), the column buffer of a (C, M + tail) matrix, rows in
         (channel, kernel offset) order: one copy from a strided view."""
-        C = flat.shape[0]
-        cols = _scratch.empty((C, *self.kernel, self.M), flat.dtype)
+        shape = (flat.shape[0], *self.kernel, self.M)
         view = xp.lib.stride_tricks.as_strided(
             flat,
-            cols.shape,
+            shape,
             (flat.strides[0], *(s * self.itemsize for s in self.step), self.itemsize),
             writeable=False,
         )
-        xp.copyto(cols, view)
-        return cols.reshape(-1, self.M)
+        xp.copyto(cols.reshape(shape), view)
 
     def col2im(self, cols: Any) -> Any:
         """The adjoint of :meth:`im2col`: a (C, M + tail) matrix (a scratch buffer) with each
@@ -599,6 +603,8 @@ def _convolution_flat(
     og = n_out // groups
     W3 = Wt.reshape(groups, og, -1)
     K, M = W3.shape[2], grid.M
+    if groups == 1 and b is not None:
+        return _convolution_flat_biased(x, w, b, grid)
     cols = grid.columns(X).reshape(groups, K, M)
     Yflat = _scratch.empty((n_out, M), X.dtype)
     for i in range(groups):
@@ -625,6 +631,35 @@ def _convolution_flat(
         return _with_bias((gx, gw), gb, b)
 
     return make_result(Y, _with_bias((x, w), b, b), backward, "convolution")
+
+
+def _convolution_flat_biased(x: Tensor, w: Tensor, b: Tensor, grid: _FlatGrid) -> Tensor:
+    """:func:`_convolution_flat` with biases and one group: the biases ride in the products
+    (a row of ones under the columns, a bias column beside the weights), so that no pass adds
+    them to the output and the bias gradient comes out of the weight gradient's product."""
+    X, Wt = x._data, w._data
+    n_out = Wt.shape[0]
+    W2 = Wt.reshape(n_out, -1)
+    K, M = W2.shape[1], grid.M
+    cols = grid.columns(X, ones=True)  # (K + 1, M)
+    Yflat = _scratch.empty((n_out, M), X.dtype)
+    xp.matmul(xp.concatenate([W2, b._data.astype(W2.dtype)[:, None]], axis=1), cols, out=Yflat)
+    Y = grid.output(Yflat)
+
+    def backward(g: Any) -> tuple[Any, ...]:
+        gx = gw = gb = None
+        G = grid.flatten_output(g)  # (n, M)
+        if w.requires_grad or b.requires_grad:
+            gwb = cols @ G.T  # (K + 1, n)
+            gw = xp.ascontiguousarray(gwb[:K].T).reshape(Wt.shape) if w.requires_grad else None
+            gb = gwb[K].copy() if b.requires_grad else None
+        if x.requires_grad:
+            gcols = cols[:K]  # the columns are no longer needed: overwritten
+            xp.matmul(W2.T, G, out=gcols)
+            gx = grid.input_gradient(gcols)
+        return gx, gw, gb
+
+    return make_result(Y, (x, w, b), backward, "convolution")
 
 
 # ---------------------------------------------------------------------- convolution

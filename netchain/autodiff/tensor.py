@@ -284,7 +284,13 @@ class Tensor:
                 raise ValueError(
                     f"backward(): grad must have the tensor's shape {self.shape}, got {seed.shape}"
                 )
-            seed = seed.astype(self._data.dtype, copy=True)
+            if seed.dtype != self._data.dtype:
+                seed = seed.astype(self._data.dtype)
+            elif backend.name == "numpy":  # the caller's array, read-only here: never written
+                seed = seed.view()
+                backend.set_writeable(seed, False)
+            else:  # no read-only flag to protect it with
+                seed = seed.copy()
         _run_backward(self, seed)
 
 
