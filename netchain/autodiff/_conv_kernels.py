@@ -106,16 +106,13 @@ def flat_scatter(g, flat, HP, WP):  # pragma: no cover - compiled
     for o in range(n_out):
         row = flat[o]
         for n in range(N):
-            base = n * F
+            block = row[n * F : (n + 1) * F]
+            for k in range(F):  # one long run of zeros, then the image's rows over it
+                block[k] = zero
             for i in range(OH):
-                src = g[n, o, i]
-                s = base + i * WP
+                src, dst = g[n, o, i], block[i * WP : i * WP + OW]
                 for j in range(OW):
-                    row[s + j] = src[j]
-                for j in range(OW, WP):
-                    row[s + j] = zero
-            for k in range(base + OH * WP, base + F):
-                row[k] = zero
+                    dst[j] = src[j]
 
 
 @njit(cache=True)
