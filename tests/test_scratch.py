@@ -67,3 +67,72 @@ def test_zeros_small_requests_and_the_byte_limit() -> None:
     del big
     pool.clear()
     assert pool.nbytes == 0
+
+
+def _poison_free_buffers() -> None:
+    """Fill every pooled buffer that nothing refers to with NaN bytes."""
+    import sys
+
+    for bucket in list(backend.scratch._buffers.values()):
+        for buf in bucket:
+            if sys.getrefcount(buf) == 3:  # the bucket, this loop and the call's argument
+                buf[:] = 0xFF
+
+
+def _conv_cases(R):
+    from netchain import autodiff as ad
+
+    return {
+        "conv, biases": (
+            lambda x, w, b: ad.convolution(x, w, b, padding=1),
+            [R(4, 3, 9, 8), R(5, 3, 3, 3), R(5)],
+        ),
+        "conv": (lambda x, w: ad.convolution(x, w, padding=(2, 1)), [R(4, 3, 9, 8), R(5, 3, 3, 2)]),
+        "conv, groups": (
+            lambda x, w, b: ad.convolution(x, w, b, padding=1, groups=2),
+            [R(3, 4, 7, 7), R(4, 2, 3, 3), R(4)],
+        ),
+        "conv, stride 2": (
+            lambda x, w, b: ad.convolution(x, w, b, stride=2, padding=1),
+            [R(4, 3, 9, 8), R(5, 3, 3, 3), R(5)],
+        ),
+        "max pool, padding": (lambda x: ad.pooling(x, 3, 1, padding=1), [R(4, 3, 9, 8)]),
+        "mean pool": (lambda x: ad.pooling(x, 2, function="Mean"), [R(4, 3, 9, 8)]),
+        "deconv": (
+            lambda x, w, b: ad.deconvolution(x, w, b, stride=2, padding=1),
+            [R(4, 3, 5, 5), R(3, 2, 3, 3), R(2)],
+        ),
+        "relu, sigmoid, tanh, linear": (
+            lambda x, w: ad.tanh(ad.sigmoid(ad.relu(ad.linear(x, w)))),
+            [R(6, 7), R(5, 7)],
+        ),
+        "lstm": (lambda x, a, b, c: ad.lstm(x, a, b, c)[0], [R(3, 4, 2), R(8, 2), R(8, 2), R(8)]),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_never_depend_on_what_a_reused_buffer_held(dtype, monkeypatch, rng):
+    # every buffer handed out again may hold anything (here NaN): a primitive that read one
+    # before writing it (a zero made as v - v, say) would give NaN where a fresh pool does not
+    from netchain.autodiff import Tensor, conv
+
+    monkeypatch.setattr(backend.scratch, "smallest", 0)  # pool even the tiny test arrays
+    monkeypatch.setattr(conv, "SMALL_PRODUCT", 0)  # stride 1: the flat layout and its kernels
+
+    def R(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+
+    for name, (fn, inputs) in _conv_cases(R).items():
+        runs = []
+        backend.scratch.clear()
+        for poison in (False, True):
+            if poison:  # the clean run's buffers, now free, are handed out again
+                _poison_free_buffers()
+            ts = [Tensor(a, requires_grad=True) for a in inputs]
+            y = fn(*ts)
+            if poison:
+                _poison_free_buffers()
+            y.backward(np.linspace(-1, 1, y.data.size).reshape(y.shape).astype(dtype))
+            runs.append([y.data.copy(), *(t.grad.copy() for t in ts)])
+        for a, b in zip(*runs):
+            np.testing.assert_array_equal(a, b, err_msg=name)

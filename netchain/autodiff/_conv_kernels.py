@@ -84,7 +84,7 @@ def flat_output(flat, biases, out, HP, WP, has_bias):  # pragma: no cover - comp
     F = HP * WP
     for n in range(N):
         for o in range(n_out):
-            b = biases[o] if has_bias else flat[0, 0] - flat[0, 0]
+            b = biases[o] if has_bias else out.dtype.type(0)
             for i in range(OH):
                 src = flat[o, n * F + i * WP : n * F + i * WP + OW]
                 dst = out[n, o, i]
@@ -102,7 +102,7 @@ def flat_scatter(g, flat, HP, WP):  # pragma: no cover - compiled
     everywhere else (the whole (n, M) matrix is written)."""
     N, n_out, OH, OW = g.shape
     F = HP * WP
-    zero = flat[0, 0] - flat[0, 0]
+    zero = flat.dtype.type(0)
     for o in range(n_out):
         row = flat[o]
         for n in range(N):
@@ -125,7 +125,7 @@ def flat_col2im(cols, shifts, gx, acc, HP, WP, top, left):  # pragma: no cover -
     N, C, H, W = gx.shape
     P, M = cols.shape[1], cols.shape[2]
     F = HP * WP
-    zero = cols[0, 0, 0] - cols[0, 0, 0]
+    zero = cols.dtype.type(0)
     for c in range(C):
         for q in range(acc.shape[0]):
             acc[q] = zero
@@ -150,7 +150,7 @@ def flat_im2col(x, shifts, cols, row, HP, WP, top, left):  # pragma: no cover - 
     N, C, H, W = x.shape
     P, M = cols.shape[1], cols.shape[2]
     F = HP * WP
-    zero = cols[0, 0, 0] - cols[0, 0, 0]
+    zero = cols.dtype.type(0)
     for c in range(C):
         for q in range(row.shape[0]):
             row[q] = zero
