@@ -271,25 +271,6 @@ def test_max_pooling_ties_go_to_the_first_maximum(rng):
     assert np.all(t.grad[:, :, :, 8] == 0)
 
 
-@pytest.mark.parametrize(
-    "kernel, stride, padding", [(2, None, 0), (3, 1, 1), ((2, 3), (2, 1), ((1, 0), (0, 2)))]
-)
-def test_max_pooling_kernel_equals_the_numpy_passes(kernel, stride, padding, rng, monkeypatch):
-    # the Numba backward of 2-D max pooling (one pass over the windows) and the NumPy passes
-    # over kernel offsets give the same gradient, ties (integers) and padding included
-    x = rng.integers(0, 4, (2, 3, 9, 8)).astype(np.float64)
-    x[0, 0, 0, 0] = -np.inf  # a maximum equal to the padding's value
-    x[0, 0, :3, :3] = -np.inf
-    grads = []
-    for flag in (True, False):
-        monkeypatch.setattr(conv_module._KERNELS, "_loaded", None if flag else False)
-        t = Tensor(x, requires_grad=True)
-        y = pooling(t, kernel, stride, padding=padding)
-        y.backward(np.arange(y.size, dtype=np.float64).reshape(y.shape) + 1.0)
-        grads.append(t.grad)
-    np.testing.assert_allclose(grads[0], grads[1], rtol=0, atol=1e-12)
-
-
 def test_pooling_1d_matches_torch(rng):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional

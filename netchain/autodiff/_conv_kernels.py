@@ -165,35 +165,3 @@ def flat_im2col(x, shifts, cols, row, HP, WP, top, left):  # pragma: no cover - 
             dst = cols[c, p]
             for q in range(M):
                 dst[q] = src[q]
-
-
-# ----------------------------------------------------------------------------- max pooling
-
-
-@njit(cache=True)
-def max_pool_backward(Xp, Y, g, gx, KH, KW, SH, SW, top, left):  # pragma: no cover - compiled
-    """The gradient of 2-D max pooling: each window's upstream value goes to the first
-    position (row-major) of the padded input ``Xp`` (N, C, HP, WP) that equals its maximum
-    ``Y``; ``gx`` (N, C, H, W), zero on entry, gets it at (row - top, column - left) (values
-    that land in the padding are dropped)."""
-    N, C, OH, OW = Y.shape
-    H, W = gx.shape[2], gx.shape[3]
-    for n in range(N):
-        for c in range(C):
-            x, y, gg, out = Xp[n, c], Y[n, c], g[n, c], gx[n, c]
-            for i in range(OH):
-                for j in range(OW):
-                    m = y[i, j]
-                    found = False
-                    for ky in range(KH):
-                        r = i * SH + ky
-                        for kx in range(KW):
-                            s = j * SW + kx
-                            if x[r, s] == m:
-                                a, b = r - top, s - left
-                                if 0 <= a < H and 0 <= b < W:
-                                    out[a, b] += gg[i, j]
-                                found = True
-                                break
-                        if found:
-                            break

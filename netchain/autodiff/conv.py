@@ -991,13 +991,6 @@ def pooling(
 
         def backward_max(g: Any) -> tuple[Any]:
             # the first offset (row-major) whose value equals the window's maximum takes g
-            k = _kernels() if d == 2 else False
-            if k:  # one pass over the windows
-                gx = _scratch.zeros((N, C, *S), g.dtype)
-                k.max_pool_backward(
-                    Xp, Y, _contiguous(g), gx, *kernel, *stride, pads[0][0], pads[1][0]
-                )
-                return (gx,)
             acc = _scratch.zeros((N, C, *padded), g.dtype)
             taken = _scratch.zeros(Y.shape, bool)
             first = _scratch.empty(Y.shape, bool)
