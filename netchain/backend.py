@@ -213,6 +213,10 @@ def blas_threads(n_threads: int | None) -> contextlib.AbstractContextManager:
     return pools.limit(limits=n_threads, user_api="blas")
 
 
+#: The shape of arrays broadcast together (shape arithmetic only: NumPy's, on either backend).
+broadcast_shapes = _np.broadcast_shapes
+
+
 #: The pool the engine's primitives draw their large temporaries from.
 scratch = Scratch()
 

@@ -49,7 +49,7 @@ _scratch = backend.scratch
 
 def _times(g: Any, *factors: Any) -> Any:
     """g * f1 * f2 ... (in that order), into a scratch-pool buffer."""
-    shape = xp.broadcast_shapes(g.shape, *(xp.shape(f) for f in factors))
+    shape = backend.broadcast_shapes(g.shape, *(f.shape for f in factors))
     out = xp.multiply(g, factors[0], out=_scratch.empty(shape, xp.result_type(g, factors[0])))
     for f in factors[1:]:
         out *= f
@@ -372,7 +372,7 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any) -> Tensor:
     """
     z, t, Z, T, n = _with_target(logits, target)
     # the same expression, evaluated in that order in two scratch buffers
-    shape, dtype = xp.broadcast_shapes(Z.shape, T.shape), xp.result_type(Z, T)
+    shape, dtype = backend.broadcast_shapes(Z.shape, T.shape), xp.result_type(Z, T)
     terms, soft = _scratch.empty(shape, dtype), _scratch.empty(shape, dtype)
     xp.maximum(Z, 0, out=terms)
     terms -= xp.multiply(Z, T, out=soft)
