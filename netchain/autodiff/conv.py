@@ -250,21 +250,15 @@ def _with_bias(items: tuple[Any, ...], bias_item: Any, b: Tensor | None) -> tupl
     return items if b is None else (*items, bias_item)
 
 
-def _zero_pad(
-    a: Any, padding: tuple[tuple[int, int], ...], value: float = 0.0, scratch: bool = False
-) -> Any:
+def _zero_pad(a: Any, padding: tuple[tuple[int, int], ...], value: float = 0.0) -> Any:
     """``a`` (N, C, *S) with its spatial dimensions padded by a constant (no copy if no
-    padding); with ``scratch`` the padded copy is a buffer of the scratch pool."""
+    padding; else a buffer of the scratch pool)."""
     if not any(lo or hi for lo, hi in padding):
         return a
     N, C, *S = a.shape
     shape = (N, C, *(n + lo + hi for n, (lo, hi) in zip(S, padding)))
-    if scratch:
-        out = _scratch.empty(shape, a.dtype)
-        out.fill(value)
-    else:
-        out = _scratch.empty(shape, a.dtype)
-        out.fill(value)
+    out = _scratch.empty(shape, a.dtype)
+    out.fill(value)
     out[(slice(None), slice(None), *(slice(lo, lo + n) for n, (lo, _) in zip(S, padding)))] = a
     return out
 
@@ -382,7 +376,7 @@ class _Grid:
         d = self.d
         shape = (N, C, *self.kernel) if self.batch_first else (C, *self.kernel, N)
         cols = _scratch.empty((*shape, *self.small), a.dtype)
-        padded = _zero_pad(a, self.pads, scratch=True)
+        padded = _zero_pad(a, self.pads)
         view = _windows(padded, self.kernel, self.stride, self.dilation)  # (N, C, *out, *k)
         kaxes, oaxes = tuple(range(2 + d, 2 + 2 * d)), tuple(range(2, 2 + d))
         order = (0, 1, *kaxes, *oaxes) if self.batch_first else (1, *kaxes, 0, *oaxes)
