@@ -137,10 +137,10 @@ class Scratch:
                     return buf.view(dtype).reshape(shape)
             if self._bytes + size > self.limit:
                 self._drop_free(self._bytes + size - self.limit)
-            if self._bytes + size > self.limit:
-                return xp.empty(shape, dtype=dtype)
+                if self._bytes + size > self.limit:
+                    return xp.empty(shape, dtype=dtype)
             buf = _np.empty(size, dtype=_np.uint8)
-            bucket.append(buf)
+            self._buffers.setdefault(size, []).append(buf)  # (dropping may have replaced it)
             self._bytes += size
             return buf.view(dtype).reshape(shape)
 
