@@ -115,4 +115,4 @@ CASES = [
 ]
 
 if __name__ == "__main__":
-    main(CASES, peer_name="PyTorch 2.13", description=__doc__.splitlines()[0])
+    main(CASES, peer_name="PyTorch", description=__doc__.splitlines()[0])
