@@ -342,6 +342,35 @@ def test_the_callers_upstream_gradient_is_never_written_nor_handed_out():
     assert not np.shares_memory(x.grad, g)
 
 
+def test_no_grad_holds_for_its_own_thread_only():
+    # as PyTorch's grad mode: one thread evaluating under no_grad() does not stop another
+    # thread from recording
+    import threading
+
+    from netchain.autodiff import is_grad_enabled, no_grad
+
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def evaluate():
+        with no_grad():
+            seen.append(is_grad_enabled())
+            inside.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    assert inside.wait(5)
+    try:
+        assert is_grad_enabled()
+        x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        (x * x).sum().backward()
+        np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    finally:
+        release.set()
+        worker.join(5)
+    assert seen == [False]
+
+
 def test_numpy_arrays_on_the_left_defer_to_tensor():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = np.array([2.0, 3.0]) * x

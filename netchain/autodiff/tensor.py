@@ -20,6 +20,7 @@ Griewank & Walther (2008), "Evaluating Derivatives", chapter 3 (the reverse mode
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,34 +29,41 @@ from netchain.backend import xp
 
 __all__ = ["Tensor", "as_tensor", "enable_grad", "is_grad_enabled", "no_grad"]
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Whether operations are recorded, per thread (as PyTorch's grad mode): one thread's
+    ``no_grad()`` does not stop another from recording."""
+
+    enabled = True
+
+
+_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations are being recorded for differentiation."""
-    return _grad_enabled
+    """Whether operations are being recorded for differentiation (in this thread)."""
+    return _mode.enabled
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Context manager that turns off recording (evaluation, optimiser updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Context manager that turns off recording in this thread (evaluation, optimiser
+    updates)."""
+    previous, _mode.enabled = _mode.enabled, False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _mode.enabled = previous
 
 
 @contextlib.contextmanager
 def enable_grad() -> Iterator[None]:
-    """Context manager that turns recording back on inside :func:`no_grad`."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, True
+    """Context manager that turns recording back on inside :func:`no_grad` (in this thread)."""
+    previous, _mode.enabled = _mode.enabled, True
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _mode.enabled = previous
 
 
 class Tensor:
@@ -202,7 +210,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ in-place updates
     def _inplace(self, fn: Callable[[Any], None]) -> Tensor:
-        if _grad_enabled and self.requires_grad and self._backward is None:
+        if _mode.enabled and self.requires_grad and self._backward is None:
             raise RuntimeError(
                 "an in-place operation on a leaf tensor that requires a gradient would be "
                 "invisible to backward; wrap the update in `with no_grad():`"
@@ -335,7 +343,7 @@ def make_result(
         data = xp.asarray(data)
     t = Tensor.__new__(Tensor)
     _init_fast(t, data, False)
-    if _grad_enabled:
+    if _mode.enabled:
         for p in parents:
             if p.requires_grad:
                 if any(data is q._data for q in parents):
