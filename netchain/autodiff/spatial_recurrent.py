@@ -46,9 +46,8 @@ from netchain.autodiff.conv import (
 from netchain.autodiff.recurrent import (
     _as_float,
     _initial,
-    _is_zero,
     _Ops,
-    _zero_grad,
+    _results,
     sequence_mask,
 )
 from netchain.autodiff.tensor import Tensor, as_tensor, constant, make_result, no_grad
@@ -58,34 +57,6 @@ __all__ = ["conv_lstm", "md_lstm"]
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _results(
-    main: Any, extras: list[Any], parents: tuple[Tensor, ...], backward_all: Any, op: str
-) -> tuple[Tensor, ...]:
-    """Record one primitive with several results (as the recurrent primitives do, but with
-    BLAS's own threads: these primitives are made of large convolutions and products).
-
-    The first result carries the backward; the others are children of it whose backward
-    stashes their gradient and hands it a free zero, so that one call
-    ``backward_all(g_main, *g_extras)`` (None for an unused result) computes every parent's
-    gradient.
-    """
-    stash: list[Any] = [None] * len(extras)
-
-    def backward_main(g: Any) -> tuple[Any, ...]:
-        return backward_all(None if _is_zero(g) else g, *stash)
-
-    first = make_result(main, parents, backward_main, op)
-    outs = [first]
-    for k, data in enumerate(extras):
-
-        def backward_extra(g: Any, k: int = k) -> tuple[Any]:
-            stash[k] = g
-            return (_zero_grad(main.shape, main.dtype),)
-
-        outs.append(make_result(data, (first,), backward_extra, f"{op}[{k + 2}]"))
-    return tuple(outs)
 
 
 def _same_padding(S: tuple[int, ...], kernel: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
